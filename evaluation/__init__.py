@@ -1,0 +1,1 @@
+"""CALVIN's long-horizon benchmark and single-task runner."""
