@@ -109,3 +109,20 @@ TASK_NAMES: Final = (
     "push_into_drawer",
 )
 assert len(TASK_NAMES) == 34
+
+# --- embedded play-table geometry (envs.play_table; scene D at CALVIN's 0.8 scale) -------------
+BLOCK_HEIGHT: Final = 0.04  # m, every block is 0.04 high (and 0.04 deep); lengths differ
+BLOCK_SIZES: Final = {  # full box extents x, y, z in the block frame, m (scene D: middle/small/big)
+    "block_red": (0.056, 0.04, 0.04),
+    "block_blue": (0.04, 0.04, 0.04),
+    "block_pink": (0.08, 0.04, 0.04),
+}
+# Block centre resting in the middle of the CLOSED drawer (drawer joint 0). The spot rides with the
+# drawer: its y is DRAWER_BLOCK_SPOT[1] - drawer_joint (the drawer opens towards -y, the robot).
+DRAWER_BLOCK_SPOT: Final = (0.18, -0.06, 0.34)
+DRAWER_BLOCK_SPOT_OPEN: Final = (0.18, -0.28, 0.34)  # the same spot with the drawer at 0.22
+TABLE_TOP_Z: Final = 0.44  # desk top and slider shelf (plank) surface height, m
+DRAWER_FLOOR_Z: Final = 0.32  # drawer floor surface height, m
+
+# --- robot segmentation (RoboSeg-format colour masks) -------------------------------------------
+ROBOSEG_ROBOT_COLOR: Final = (251, 154, 153)  # RGB of robot pixels in a RoboSeg colour mask

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -330,8 +330,8 @@ def condition_seed(condition: Mapping[str, Any]) -> int:
 
 def _drawer_block_pos(drawer: str) -> np.ndarray:
     # The block spot inside the closed drawer; opening the drawer carries it towards the robot
-    # (-y) by the joint travel. Constants are appended to envs.constants by the env's author.
-    spot = np.asarray(getattr(C, "DRAWER_BLOCK_SPOT", (0.18, -0.25, 0.36)), dtype=np.float64)
+    # (-y) by the joint travel.
+    spot = np.asarray(C.DRAWER_BLOCK_SPOT, dtype=np.float64)
     if drawer == "open":
         spot = spot + np.array([0.0, -C.DRAWER_OPEN_POS, 0.0])
     return spot
@@ -378,7 +378,7 @@ def scene_from_condition(
     scene_obs[C.LED] = float(state["led"])
 
     on_desk = [b for b in BLOCK_KEYS if state[b] in ("table", "stacked_bottom")]
-    height = float(getattr(C, "BLOCK_HEIGHT", 0.04))
+    height = float(C.BLOCK_HEIGHT)
     tcp = robot_obs[C.TCP_POS]
     grasped: str | None = None
     positions: dict[str, np.ndarray] = {}
@@ -392,7 +392,7 @@ def scene_from_condition(
             elif b == "blue_block":
                 idx = 1 if "red_block" in on_desk else 0
             else:
-                idx = 1 if len(on_desk) == 2 or on_desk == ["pink_block"] else 0
+                idx = 1
             pos = table[idx]
         elif loc in SLIDER_SLOTS:
             pos = np.asarray(C.BLOCK_SPOTS[loc], dtype=np.float64)
@@ -423,7 +423,3 @@ def describe(state: Mapping[str, Any]) -> str:
     return (f"led={s['led']} bulb={s['lightbulb']} slider={s['slider']} drawer={s['drawer']} "
             f"{blocks} grasped={s['grasped']}")
 
-
-def all_task_names() -> Iterable[str]:
-    """The 34 task names in CALVIN's order."""
-    return iter(C.TASK_NAMES)

@@ -62,14 +62,22 @@ class SmallResNetFPN(nn.Module):
     """
 
     def __init__(
-        self, width: int = 32, blocks: tuple[int, ...] = (1, 1, 1, 1), fpn_channels: int = 64, norm: str = "gn"
+        self,
+        width: int = 32,
+        blocks: tuple[int, ...] = (1, 1, 1, 1),
+        fpn_channels: int = 64,
+        norm: str = "gn",
     ) -> None:
         super().__init__()
         if len(blocks) != 4 or min(blocks) < 1:
             raise ValueError(f"blocks: expected 4 positive counts, got {blocks!r}")
         self.stem = nn.Sequential(
-            nn.Conv2d(3, width, 3, 2, 1, bias=False), _norm(width, norm), nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, 2, 1, bias=False), _norm(width, norm), nn.ReLU(inplace=True),
+            nn.Conv2d(3, width, 3, 2, 1, bias=False),
+            _norm(width, norm),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, 2, 1, bias=False),
+            _norm(width, norm),
+            nn.ReLU(inplace=True),
         )  # stride 4
         chans = [width * 2**i for i in range(4)]
         stages = []

@@ -1,0 +1,1 @@
+"""Package data of ``envs``: the project's instruction sentences (YAML)."""

@@ -1,0 +1,293 @@
+"""Per-task plans of the scripted experts, and the dispatcher over CALVIN's 34 tasks.
+
+Each plan is a generator ``plan(ctx, task)`` that yields relative actions (see
+:mod:`envs.experts.skills`). Targets come from privileged state (``scene_obs`` block poses, the
+env's landmarks) and are re-read every step. Plans retry a missed grasp or press a few times, as
+a person would, within CALVIN's 360-step budget. Every number below was tuned on the embedded
+play table (``envs.play_table``); the geometry it relies on is named where it is used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from envs.constants import BLOCK_HEIGHT, BLOCK_NAMES, GRIPPER_CLOSE, LED, SLIDER, TASK_NAMES
+from envs.experts.blocks import (
+    SHELF_X,
+    SLOW,
+    block_of,
+    cruise,
+    grasp_block,
+    hand_axis_x,
+    held_block,
+    on_desk,
+    release_and_retreat,
+)
+from envs.experts.geometry import wrap_angle
+from envs.experts.skills import ExpertContext, Skill, hold, move, set_gripper
+
+Plan = Callable[[ExpertContext, str], Skill]
+
+PUSH_DIST = (0.15, 0.18)  # push tasks need > 0.10 m of block travel
+ROTATE_ANGLE = (1.45, 1.75)  # rotate tasks need 60-180 deg; a quarter turn and a bit
+WRIST_YAW_RANGE = (-0.4, 3.4)
+# the switch bar slides up the slanted panel along SWITCH_AXIS; OUT is the panel's normal
+SWITCH_AXIS = np.array([0.0, 0.5, 0.866])
+SWITCH_OUT = np.array([0.0, -0.866, 0.5])
+SWITCH_EULER = (math.pi - 0.4, -0.3, 1.5)  # wrist tilted away from the robot: reaches the upper end
+SWITCH_X_OFFSET = (0.015, -0.03)  # where along the bar to push (on, off), from its middle
+# drawer: hook the closed fingers behind the handle bar with the fingertips tilted towards the
+# desk, so that the hand stays clear of the desk's front edge
+DRAWER_HOOK_EULER = (math.pi, -0.35, math.pi / 2)
+DRAWER_GAP = 0.04  # from the handle bar's middle to the middle of the gap behind it, +y
+
+
+# --- lift, rotate, push ----------------------------------------------------------------------------
+def plan_lift(ctx: ExpertContext, task: str) -> Skill:
+    """lift_<c>_block_{table,slider,drawer}: grasp from above, raise ~12 cm and hold."""
+    block = block_of(task)
+    if not (yield from grasp_block(ctx, block)):
+        return False
+    top = ctx.ctrl.pos + [ctx.uniform(-0.01, 0.01), -ctx.uniform(0.0, 0.03), ctx.uniform(0.10, 0.14)]
+    yield from move(ctx, top, speed=SLOW * 1.5, gripper=GRIPPER_CLOSE, timeout=120)
+    yield from hold(ctx, 60, GRIPPER_CLOSE)
+    return True
+
+
+def _rotation_grasp_yaw(ctx: ExpertContext, block: str, angle: float) -> float:
+    # a grasp yaw (block yaw + k pi) from which the wrist can still turn by `angle`
+    base = float(ctx.block_euler(block)[2])
+    cands = [base + k * math.pi for k in range(-3, 4)]
+    lo, hi = WRIST_YAW_RANGE
+    ok = [y for y in cands if lo <= y <= hi and lo <= y + angle <= hi]
+    if not ok:
+        return min(cands, key=lambda y: abs(y + angle / 2 - 1.5))
+    return min(ok, key=lambda y: abs(float(wrap_angle(y - float(ctx.ctrl.euler[2])))))
+
+
+def plan_rotate(ctx: ExpertContext, task: str) -> Skill:
+    """rotate_<c>_block_{left,right}: grasp, lift a little, turn a quarter, set down, release."""
+    block = block_of(task)
+    sign = 1.0 if task.endswith("left") else -1.0
+    angle = sign * ctx.uniform(*ROTATE_ANGLE)
+    yaw = _rotation_grasp_yaw(ctx, block, angle)
+    if not (yield from grasp_block(ctx, block, yaw=yaw)):
+        return False
+    yield from move(ctx, ctx.ctrl.pos + [0, 0, 0.03], speed=SLOW, gripper=GRIPPER_CLOSE, settle=False)
+    yield from move(ctx, ctx.ctrl.pos, yaw + angle, speed=SLOW, gripper=GRIPPER_CLOSE, timeout=120)
+    yield from move(ctx, ctx.ctrl.pos - [0, 0, 0.028], speed=SLOW, gripper=GRIPPER_CLOSE, settle=False)
+    yield from release_and_retreat(ctx)
+    yield from hold(ctx, 30)
+    return True
+
+
+def plan_push(ctx: ExpertContext, task: str) -> Skill:
+    """push_<c>_block_{left,right}: closed fingers behind the block, push along world x."""
+    block = block_of(task)
+    sign = 1.0 if task.endswith("right") else -1.0
+    yield from set_gripper(ctx, False, min_steps=2)
+    start = ctx.block_pos(block).copy()
+    behind = np.array([-sign * 0.05, ctx.uniform(-0.005, 0.005), 0.005])
+    yield from move(ctx, start + behind + [0, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE)
+    yield from move(ctx, start + behind, speed=SLOW, gripper=GRIPPER_CLOSE, tol=0.008)
+    goal = start + behind + [sign * ctx.uniform(*PUSH_DIST), 0, 0]
+    yield from move(ctx, goal, speed=SLOW * 1.3, gripper=GRIPPER_CLOSE, timeout=160)
+    yield from move(ctx, ctx.ctrl.pos + [-sign * 0.02, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE,
+                    settle=False)
+    yield from hold(ctx, 30, GRIPPER_CLOSE)
+    return True
+
+
+# --- doors ---------------------------------------------------------------------------------------
+def plan_slider(ctx: ExpertContext, task: str) -> Skill:
+    """move_slider_{left,right}: closed fingers against the door's handle, slide it along x."""
+    sign = -1.0 if task.endswith("left") else 1.0  # left = towards -x (the joint increases)
+    yield from set_gripper(ctx, False, min_steps=2)
+    handle = lambda: ctx.landmarks()["slider_handle"]  # noqa: E731
+    behind = np.array([-sign * 0.03, 0.0, ctx.uniform(-0.01, 0.01)])
+    yield from move(ctx, lambda: handle() + behind + [0, -0.02, 0.06], speed=cruise(ctx),
+                    gripper=GRIPPER_CLOSE, tol=0.012)
+    yield from move(ctx, lambda: handle() + behind, speed=SLOW, gripper=GRIPPER_CLOSE)
+    yield from move(ctx, handle() + behind + [sign * ctx.uniform(0.2, 0.23), 0, 0], speed=SLOW * 1.5,
+                    gripper=GRIPPER_CLOSE, timeout=200)
+    yield from move(ctx, ctx.ctrl.pos + [0, -0.05, 0.06], speed=cruise(ctx), gripper=GRIPPER_CLOSE,
+                    settle=False)
+    yield from hold(ctx, 30, GRIPPER_CLOSE)
+    return True
+
+
+def plan_drawer(ctx: ExpertContext, task: str) -> Skill:
+    """open_drawer: hook behind the handle bar and pull; close_drawer: push the bar along +y."""
+    handle = lambda: ctx.landmarks()["drawer_handle"]  # noqa: E731
+    dx = ctx.uniform(-0.04, 0.04)
+    yield from set_gripper(ctx, False, min_steps=2)
+    if task == "open_drawer":
+        orn = np.array(DRAWER_HOOK_EULER) + [0.0, ctx.uniform(-0.05, 0.05), ctx.uniform(-0.1, 0.1)]
+        gap = np.array([dx, DRAWER_GAP, -0.005])
+        yield from move(ctx, lambda: handle() + gap + [0, 0, 0.07], euler=orn, speed=cruise(ctx),
+                        gripper=GRIPPER_CLOSE, tol=0.012)
+        yield from move(ctx, lambda: handle() + gap, euler=orn, speed=SLOW, gripper=GRIPPER_CLOSE,
+                        tol=0.008, timeout=60)
+        yield from move(ctx, handle() + gap + [0, -ctx.uniform(0.17, 0.2), 0], speed=SLOW * 1.3,
+                        gripper=GRIPPER_CLOSE, timeout=200)
+        yield from move(ctx, ctx.ctrl.pos + [0, 0.01, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE,
+                        settle=False)
+    else:
+        front = np.array([dx, -0.035, 0.0])
+        yield from move(ctx, lambda: handle() + front + [0, -0.02, 0.06], speed=cruise(ctx),
+                        gripper=GRIPPER_CLOSE, tol=0.012)
+        yield from move(ctx, lambda: handle() + front, speed=SLOW, gripper=GRIPPER_CLOSE)
+        yield from move(ctx, handle() + front + [0, ctx.uniform(0.17, 0.19), 0], speed=SLOW * 1.3,
+                        gripper=GRIPPER_CLOSE, timeout=200)
+        yield from move(ctx, ctx.ctrl.pos + [0, -0.05, 0.06], speed=cruise(ctx), gripper=GRIPPER_CLOSE,
+                        settle=False)
+    yield from hold(ctx, 30, GRIPPER_CLOSE)
+    return True
+
+
+# --- lights --------------------------------------------------------------------------------------
+def plan_button(ctx: ExpertContext, task: str) -> Skill:
+    """turn_{on,off}_led: press the button from above until the LED toggles, then lift off."""
+    button = lambda: ctx.landmarks()["button_top"]  # noqa: E731
+    led0 = float(ctx.scene_obs[LED])
+    yield from set_gripper(ctx, False, min_steps=2)
+    for _ in range(3):
+        off = np.array([ctx.uniform(-0.008, 0.008), ctx.uniform(-0.008, 0.008), ctx.uniform(0.05, 0.07)])
+        yield from move(ctx, lambda o=off: button() + o, speed=cruise(ctx), gripper=GRIPPER_CLOSE, tol=0.012)
+        yield from move(ctx, button() + off * [1, 1, 0] + [0, 0, -0.03], speed=SLOW, gripper=GRIPPER_CLOSE,
+                        settle=False, timeout=60)
+        yield from hold(ctx, 4, GRIPPER_CLOSE)
+        yield from move(ctx, ctx.ctrl.pos + [0, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE,
+                        settle=False)
+        if float(ctx.scene_obs[LED]) != led0:
+            break
+    yield from hold(ctx, 30, GRIPPER_CLOSE)
+    return True
+
+
+def plan_switch(ctx: ExpertContext, task: str) -> Skill:
+    """turn_{on,off}_lightbulb: push the switch bar along the slanted panel past half its travel.
+
+    The bar's upper end lies at the edge of the arm's reach, so the wrist tilts away from the
+    robot. Off: push left of the bar's middle (nearer the robot); on: right of it, where the hand
+    clears the switch compartment's divider wall.
+    """
+    sign = 1.0 if task == "turn_on_lightbulb" else -1.0
+    dx = SWITCH_X_OFFSET[0 if sign > 0 else 1] + ctx.uniform(-0.005, 0.005)
+    switch = lambda: ctx.landmarks()["switch_handle"] + [dx, 0, 0]  # noqa: E731
+    travel = SWITCH_AXIS * sign
+    out = SWITCH_OUT
+    orn = np.array(SWITCH_EULER) + [ctx.uniform(-0.05, 0.05), 0.0, ctx.uniform(-0.1, 0.1)]
+    yield from set_gripper(ctx, False, min_steps=2)
+    # start beside the bar along the panel; off: a little behind its middle so it cannot slip by
+    before = -travel * ctx.uniform(0.03, 0.04) + out * (0.004 if sign > 0 else -0.012)
+    yield from move(ctx, lambda: switch() + before + out * 0.05, euler=orn, speed=cruise(ctx),
+                    gripper=GRIPPER_CLOSE, tol=0.015)
+    yield from move(ctx, lambda: switch() + before, euler=orn, speed=SLOW, gripper=GRIPPER_CLOSE, tol=0.01)
+    yield from move(ctx, switch() + travel * ctx.uniform(0.07, 0.08) - out * 0.012, speed=SLOW,
+                    gripper=GRIPPER_CLOSE, timeout=100, settle=False)
+    yield from move(ctx, ctx.ctrl.pos + out * 0.06, speed=cruise(ctx), gripper=GRIPPER_CLOSE, settle=False)
+    yield from hold(ctx, 30)
+    return True
+
+
+# --- place, stack, unstack, push into drawer ---------------------------------------------------
+def _place_at(ctx: ExpertContext, spot: Callable[[], np.ndarray], release_dz: float) -> Skill:
+    yield from move(ctx, lambda: spot() + [0, 0, 0.08], speed=cruise(ctx) * 0.8, gripper=GRIPPER_CLOSE,
+                    tol=0.012)
+    yield from move(ctx, lambda: spot() + [0, 0, release_dz], speed=SLOW, gripper=GRIPPER_CLOSE, tol=0.008,
+                    timeout=80)
+    yield from release_and_retreat(ctx)
+    yield from hold(ctx, 30)
+    return True
+
+
+def plan_place(ctx: ExpertContext, task: str) -> Skill:
+    """place_in_{slider,drawer}: carry the held block over the free slot / the drawer, release."""
+    if task == "place_in_drawer":
+        off = np.array([ctx.uniform(-0.03, 0.03), ctx.uniform(-0.02, 0.02), 0.0])
+        return (yield from _place_at(ctx, lambda: ctx.landmarks()["drawer_center"] + off, 0.02))
+    # the door covers the slot on its own side: with the door left, the right slot is free
+    key = "slot_right" if float(ctx.scene_obs[SLIDER]) > 0.14 else "slot_left"
+    spot = ctx.landmarks()[key].copy()
+    reach = 0.11 * hand_axis_x(float(ctx.ctrl.euler[2])) + 0.008  # keep the hand off the walls
+    spot[0] = float(np.clip(spot[0] + ctx.uniform(-0.01, 0.01), SHELF_X[0] + reach, SHELF_X[1] - reach))
+    return (yield from _place_at(ctx, lambda: spot, 0.012))
+
+
+def plan_stack(ctx: ExpertContext, task: str) -> Skill:
+    """stack_block: put the held block on top of another block standing on the desk."""
+    held = held_block(ctx)
+    others = [b for b in BLOCK_NAMES if b != held]
+    desk = [b for b in others if on_desk(ctx, b)] or others
+    tcp = ctx.tcp_pos()
+    target = min(desk, key=lambda b: float(np.linalg.norm(ctx.block_pos(b)[:2] - tcp[:2])))
+    return (yield from _place_at(ctx, lambda: ctx.block_pos(target) + [0, 0, BLOCK_HEIGHT], 0.006))
+
+
+def plan_unstack(ctx: ExpertContext, task: str) -> Skill:
+    """unstack_block: take the top block off the stack and set it down on the free desk."""
+    top = max(BLOCK_NAMES, key=lambda b: float(ctx.block_pos(b)[2]))
+    if not (yield from grasp_block(ctx, top)):
+        return False
+    base = ctx.block_pos(top).copy()
+    side = np.array([ctx.uniform(-0.02, 0.02), 0.09 if base[1] < -0.09 else -0.09, 0.0])
+    yield from move(ctx, ctx.ctrl.pos + [0, 0, 0.06], speed=SLOW * 1.5, gripper=GRIPPER_CLOSE, settle=False)
+    yield from move(ctx, base + side + [0, 0, 0.02], speed=SLOW * 1.5, gripper=GRIPPER_CLOSE)
+    yield from move(ctx, base + side - [0, 0, BLOCK_HEIGHT - 0.004], speed=SLOW, gripper=GRIPPER_CLOSE,
+                    timeout=60)
+    yield from release_and_retreat(ctx)
+    yield from hold(ctx, 30)
+    return True
+
+
+def plan_push_into_drawer(ctx: ExpertContext, task: str) -> Skill:
+    """push_into_drawer: push the desk block towards the open drawer, off the desk's front edge."""
+    desk = [b for b in BLOCK_NAMES if on_desk(ctx, b)] or list(BLOCK_NAMES)
+    goal_xy = ctx.landmarks()["drawer_center"][:2]
+    block = min(desk, key=lambda b: float(np.linalg.norm(ctx.block_pos(b)[:2] - goal_xy)))
+    yield from set_gripper(ctx, False, min_steps=2)
+    start = ctx.block_pos(block).copy()
+    direction = np.append(goal_xy - start[:2], 0.0)
+    direction /= max(float(np.linalg.norm(direction)), 1e-6)
+    behind = -direction * 0.05 + [0, 0, 0.005]
+    yield from move(ctx, start + behind + [0, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE)
+    yield from move(ctx, start + behind, speed=SLOW, gripper=GRIPPER_CLOSE)
+    yield from move(ctx, start + direction * 0.25 + [0, 0, 0.005], speed=SLOW * 1.3, gripper=GRIPPER_CLOSE,
+                    timeout=200)
+    yield from move(ctx, ctx.ctrl.pos + [0, 0, 0.1], speed=cruise(ctx), gripper=GRIPPER_CLOSE, settle=False)
+    yield from hold(ctx, 60, GRIPPER_CLOSE)
+    return True
+
+
+# --- dispatcher ----------------------------------------------------------------------------------
+def _plan_for(task: str) -> Plan:
+    if task.startswith("rotate_"):
+        return plan_rotate
+    if task == "push_into_drawer":
+        return plan_push_into_drawer
+    if task.startswith("push_"):
+        return plan_push
+    if task.startswith("move_slider"):
+        return plan_slider
+    if task.endswith("_drawer") and not task.startswith(("lift_", "place_")):
+        return plan_drawer
+    if task.startswith("lift_"):
+        return plan_lift
+    if task.startswith("place_in"):
+        return plan_place
+    if task == "stack_block":
+        return plan_stack
+    if task == "unstack_block":
+        return plan_unstack
+    if task.endswith("_led"):
+        return plan_button
+    if task.endswith("_lightbulb"):
+        return plan_switch
+    raise ValueError(f"task: expected one of CALVIN's 34 task names, got {task!r}")
+
+
+PLANS: dict[str, Plan] = {t: _plan_for(t) for t in TASK_NAMES}

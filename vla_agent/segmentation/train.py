@@ -1,0 +1,184 @@
+"""Fine-tuning loop shared by both backends: seeded sampling + augmentation, AdamW with warmup and
+cosine decay, grad-norm clipping, tqdm progress, atomic checkpoints and exact resume.
+
+Checkpoint ``<output_dir>/last.pt``: model + optimizer + scheduler state + iteration + loss history.
+Every iteration draws its samples and augmentations from ``(seed, iteration)`` and seeds torch's
+sampler RNG the same way, so a resumed run repeats what an uninterrupted one would have done.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from vla_agent.segmentation.augment import RandomAugment
+from vla_agent.segmentation.roboseg import RoboSegDataset
+
+if TYPE_CHECKING:
+    from vla_agent.segmentation.model import SegmentationModel
+
+CHECKPOINT = "last.pt"
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def fine_tune(
+    seg: SegmentationModel,
+    dataset_path: str | os.PathLike,
+    output_dir: str | os.PathLike | None = None,
+    iterations: int = 1000,
+    batch_size: int = 4,
+    lr: float = 1e-3,
+    weight_decay: float = 1e-4,
+    warmup: int = 50,
+    clip_grad_norm: float = 5.0,
+    augment: RandomAugment | None | bool = True,
+    seed: int = 0,
+    checkpoint_every: int = 50,
+    resume: bool = True,
+    progress: bool = True,
+    max_minutes: float | None = None,
+) -> dict:
+    """Train ``seg`` on RoboSeg pairs under ``dataset_path``.
+
+    Args:
+        seg: the model (its backend's detector is trained in place).
+        dataset_path: RoboSeg folder (see :class:`RoboSegDataset`).
+        output_dir: checkpoints (``last.pt``) and final weights (``config.json`` + ``model.pth``);
+            ``None`` keeps everything in memory (no resume).
+        iterations: optimiser steps in total (a resumed run continues up to this count).
+        batch_size: images per step.
+        lr, weight_decay: AdamW; linear warmup over ``warmup`` steps, then cosine decay to lr/10.
+        clip_grad_norm: max global grad norm (from-scratch Mask R-CNN diverges without it).
+        augment: a :class:`RandomAugment`, ``True`` for the default one, ``False``/``None`` for none.
+        seed: seeds sampling, augmentation and torch's RNG per iteration.
+        checkpoint_every: steps between checkpoints (also written at the end and on time-out).
+        resume: continue from ``output_dir/last.pt`` when present.
+        progress: show a tqdm bar.
+        max_minutes: stop (after checkpointing) when this wall time is spent.
+
+    Returns:
+        ``{"iterations": done, "history": [{"iteration", "loss", <loss terms>, "lr"}...],
+        "skipped_empty": n, "num_images": n, "seconds": s}``.
+
+    Raises:
+        FileNotFoundError / ValueError: missing or empty dataset folder, corrupt PNGs, bad arguments.
+    """
+    from tqdm.auto import tqdm
+
+    for name, v in (
+        ("iterations", iterations),
+        ("batch_size", batch_size),
+        ("checkpoint_every", checkpoint_every),
+    ):
+        if int(v) < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {v}")
+    if not lr > 0 or not math.isfinite(lr):
+        raise ValueError(f"lr: expected a positive finite float, got {lr}")
+    if augment is True:
+        augment = RandomAugment()
+    elif augment is False:
+        augment = None
+    dataset = RoboSegDataset(dataset_path, instance_mode=seg.config.instance_mode)
+    backend = seg.backend
+    params = backend.parameters()
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+    def lr_at(it: int) -> float:
+        if it < warmup:
+            return (it + 1) / warmup
+        t = (it - warmup) / max(1, iterations - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    out = Path(output_dir) if output_dir is not None else None
+    start, history = 0, []
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        ck = out / CHECKPOINT
+        if resume and ck.is_file():
+            state = torch.load(ck, map_location="cpu", weights_only=False)
+            backend.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            start, history = int(state["iteration"]), list(state["history"])
+            # the schedule follows this call's `iterations` (a run may be extended when resumed)
+            sched.last_epoch = start
+            for g in opt.param_groups:
+                g["lr"] = g["initial_lr"] * lr_at(start)
+
+    def checkpoint(it: int) -> None:
+        if out is None:
+            return
+        _atomic_torch_save(
+            {
+                "model": backend.state_dict(),
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "iteration": it,
+                "history": history,
+                "config": seg.config.to_dict(),
+                "seed": seed,
+                "versions": {"torch": torch.__version__},
+            },
+            out / CHECKPOINT,
+        )
+
+    t0 = time.time()
+    it = start
+    bar = tqdm(total=iterations, initial=start, disable=not progress, desc="fine-tune seg", unit="it")
+    try:
+        while it < iterations:
+            rng = np.random.default_rng([seed, it])
+            torch.manual_seed(int(rng.integers(2**62)))
+            idx = rng.integers(0, len(dataset), size=batch_size)
+            samples = [dataset.sample(int(i), augment, rng) for i in idx]
+            samples = [s for s in samples if len(s.boxes)]  # augmentation may push the robot out
+            if not samples:
+                it += 1
+                continue
+            losses = backend.losses(
+                [s.image for s in samples], [s.masks for s in samples], [s.boxes for s in samples]
+            )
+            loss = sum(losses.values())
+            if not torch.isfinite(loss):
+                terms = {k: float(v) for k, v in losses.items()}
+                raise FloatingPointError(f"iteration {it}: non-finite loss {terms}; lower lr={lr}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, clip_grad_norm)
+            opt.step()
+            sched.step()
+            rec = {"iteration": it, "loss": float(loss.detach()), "lr": float(opt.param_groups[0]["lr"])}
+            rec.update({k: float(v.detach()) for k, v in losses.items()})
+            history.append(rec)
+            it += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{rec['loss']:.3f}")
+            if it % checkpoint_every == 0:
+                checkpoint(it)
+            if max_minutes is not None and time.time() - t0 > 60 * max_minutes:
+                break
+    finally:
+        bar.close()
+        backend.model.eval()
+    checkpoint(it)
+    if out is not None:
+        seg.save(out)
+    return {
+        "iterations": it,
+        "history": history,
+        "skipped_empty": len(dataset.skipped_empty),
+        "num_images": len(dataset),
+        "seconds": time.time() - t0,
+    }
