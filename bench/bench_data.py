@@ -224,12 +224,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{gen['frames_per_s']} frames/s  {json.dumps(gen)}"
             )
         root = work / "synthetic"
-        secs = write_synthetic(root, n_frames, seed=args.seed)
-        size = sum(p.stat().st_size for p in (root / "training").glob("*.npz")) / 2**20
-        print(
-            f"writer: {n_frames} frames in {secs:.1f} s ({n_frames / secs:.0f} frames/s), "
-            f"{size:.0f} MiB on disk"
-        )
+        marker = root / f"training/.complete_{n_frames}_{args.seed}"
+        if marker.exists():  # a kept --workdir from an earlier run with the same sizes
+            print(f"writer: reusing {n_frames} synthetic frames in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+            secs = write_synthetic(root, n_frames, seed=args.seed)
+            marker.touch()
+            size = sum(p.stat().st_size for p in (root / "training").glob("*.npz")) / 2**20
+            print(f"writer: {n_frames} frames in {secs:.1f} s ({n_frames / secs:.0f} frames/s), {size:.0f} MiB on disk")
         for workers in (0, 2):
             rate, n = bench_loading(root / "training", workers, args.window, batches, args.batch_size)
             print(

@@ -285,7 +285,7 @@ def _states_for_task(task: str) -> tuple[tuple[Any, ...], ...]:
     return tuple(out)
 
 
-def sample_state_for_task(task: str, rng: np.random.Generator) -> dict[str, Any]:
+def sample_state_for_task(task: str, rng: np.random.Generator | np.random.RandomState) -> dict[str, Any]:
     """A random consistent symbolic state in which ``task`` matches exactly one rule.
 
     Drawn uniformly over all such states (see :func:`is_consistent`), so it may hold grasped,
@@ -297,8 +297,11 @@ def sample_state_for_task(task: str, rng: np.random.Generator) -> dict[str, Any]
     """
     _check_task(task)
     candidates = _states_for_task(task)
-    combo = candidates[int(rng.integers(len(candidates)))] if hasattr(rng, "integers") else (
-        candidates[int(rng.randint(len(candidates)))])
+    if isinstance(rng, np.random.RandomState):
+        pick = int(rng.randint(len(candidates)))
+    else:
+        pick = int(rng.integers(len(candidates)))
+    combo = candidates[pick]
     return dict(zip(STATE_KEYS, combo, strict=True))
 
 

@@ -78,4 +78,6 @@ def describe_env_factory(factory: Any) -> Any:
     """A JSON-able description of an env factory (part of a run's signature)."""
     if hasattr(factory, "describe"):
         return factory.describe()
-    return repr(factory)
+    from evaluation.policies import describe_factory
+
+    return describe_factory(factory)

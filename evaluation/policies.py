@@ -9,6 +9,7 @@ privileged experts read it).
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -202,7 +203,16 @@ def policy_factory_from_spec(spec: str, seed: int = 0, device: str | None = None
 
 
 def describe_factory(factory: Any) -> str:
-    """A stable text naming what a factory builds (part of a run's signature)."""
+    """A stable text naming what a factory builds (part of a run's signature).
+
+    Uses ``factory.describe()`` when present; otherwise the function's or class's qualified name,
+    never a repr holding a memory address (that would change on every restart and block resuming).
+    """
     if hasattr(factory, "describe"):
         return str(factory.describe())
-    return repr(factory)
+    if inspect.isfunction(factory) or inspect.ismethod(factory) or inspect.isbuiltin(factory):
+        return f"{factory.__module__}.{factory.__qualname__}"
+    text = repr(factory)
+    if " at 0x" in text:
+        return f"{type(factory).__module__}.{type(factory).__qualname__}"
+    return text

@@ -167,6 +167,8 @@ def load_sequences(path: str | os.PathLike[str], validate: bool = True) -> list[
         raise ValueError(f"{p}: expected a list of sequences or {{'sequences': [...]}}, got {type(doc).__name__}")
     out: list[tuple[Condition, Chain]] = []
     for i, e in enumerate(entries):
+        cond: Any
+        chain: Any
         if isinstance(e, dict):
             cond, chain = e.get("condition"), e.get("chain")
         elif isinstance(e, (list, tuple)) and len(e) == 2:

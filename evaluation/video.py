@@ -31,7 +31,7 @@ def annotate(frame: np.ndarray, instruction: str, label: str = "", ok: bool = Fa
         raise ValueError(f"frame: expected shape (H, W, 3), got {img.shape}")
     h, w = img.shape[:2]
     canvas = Image.new("RGB", (w * scale, h * scale + 28), (0, 0, 0))
-    canvas.paste(Image.fromarray(img).resize((w * scale, h * scale), Image.NEAREST), (0, 28))
+    canvas.paste(Image.fromarray(img).resize((w * scale, h * scale), Image.Resampling.NEAREST), (0, 28))
     draw = ImageDraw.Draw(canvas)
     colour = (90, 230, 90) if ok else (255, 255, 255)
     draw.text((3, 1), label, fill=(200, 200, 200))
@@ -55,7 +55,7 @@ def write_video(path: str | os.PathLike[str], frames: Sequence[np.ndarray], fps:
         try:
             with imageio.get_writer(tmp, fps=fps, macro_block_size=1) as w:
                 for f in frames:
-                    w.append_data(np.asarray(f))
+                    w.append_data(np.asarray(f))  # type: ignore[attr-defined]
             os.replace(tmp, p)
             return p
         except (ImportError, RuntimeError, ValueError, OSError):

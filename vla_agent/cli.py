@@ -12,7 +12,10 @@ import sys
 from collections.abc import Sequence
 
 # name -> (module, one-line help). Only subcommands that exist and work are listed.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("vla_agent.commands.demo", "long-horizon benchmark on the embedded play table: policy vs expert vs random"),
+    "eval": ("evaluation.cli", "CALVIN long-horizon (chains of 5) or single-task evaluation"),
+}
 
 
 def _add_subcommand(sub: argparse._SubParsersAction, name: str, module: str, help_text: str) -> None:

@@ -87,11 +87,11 @@ def grasp_yaw(ctx: ExpertContext, block: str, prefer: float | None = None) -> fl
 def shelf_grasp(ctx: ExpertContext, block: str) -> tuple[float, np.ndarray]:
     """Grasp yaw and TCP offset for a block in the shelf, keeping the hand off the cabinet walls.
 
-    The hand is preferably turned along y (no wall in the way); a long block forces it along x,
-    and the TCP then shifts along x, away from the nearer wall, closing the fingers off-centre
-    (the block slides between them, as a person's grasp would).
+    The hand must lie along x (along y it hits the cabinet's roof and back wall); next to the
+    divider of the switch compartment the TCP then shifts along x, away from the wall, and the
+    fingers close off-centre (the block slides between them, as in a person's grasp).
     """
-    yaw = grasp_yaw(ctx, block, prefer=0.0 if float(ctx.ctrl.euler[2]) < math.pi / 2 else math.pi)
+    yaw = grasp_yaw(ctx, block, prefer=math.pi / 2)
     x = float(ctx.block_pos(block)[0])
     reach = HAND_HALF_LENGTH * hand_axis_x(yaw) + 0.006
     shift = min(0.0, SHELF_X[1] - reach - x) + max(0.0, SHELF_X[0] + reach - x)

@@ -99,7 +99,8 @@ class PlayTableEnv(gym.Env):
     ``depth`` (bool), ``action_mode`` ("relative" / "absolute"), ``max_episode_steps`` (360, counted
     from the last ``reset`` or ``set_task``; note that ``gymnasium.make(..., max_episode_steps=N)`` does
     not reach the env but adds gymnasium's ``TimeLimit``, which counts from ``reset`` only),
-    ``task`` (fixed task name for plain resets, or None).
+    ``task`` (fixed task name for plain resets, or None), ``render`` (False: no camera images,
+    same as ``cameras=()``).
 
     ## Version History
     * v0: first version (embedded scene D, CALVIN oracle, TinyRenderer).
@@ -115,10 +116,11 @@ class PlayTableEnv(gym.Env):
         action_mode: str = "relative",
         max_episode_steps: int = C.EP_LEN,
         task: str | None = None,
+        render: bool = True,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode: expected None or 'rgb_array', received {render_mode!r}")
-        cams = tuple(cameras)
+        cams = tuple(cameras) if render else ()
         for cam in cams:
             if cam not in CAMERAS:
                 raise ValueError(f"cameras: expected names from {tuple(CAMERAS)}, received {cam!r}")

@@ -59,6 +59,11 @@ def test_no_camera_env_has_no_images(play_table_env):
     obs, _ = play_table_env.reset(seed=0)
     assert set(obs) == {C.ROBOT_OBS, C.SCENE_OBS}
     assert set(play_table_env.observation_space.spaces) == {C.ROBOT_OBS, C.SCENE_OBS}
+    env = gym.make(envs.PLAY_TABLE_ID, render=False)  # the same, spelled as a flag
+    try:
+        assert set(env.reset(seed=0)[0]) == {C.ROBOT_OBS, C.SCENE_OBS}
+    finally:
+        env.close()
 
 
 def test_constructor_kwargs_pickle_and_registration():

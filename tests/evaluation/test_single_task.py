@@ -35,8 +35,10 @@ def test_single_task_table_and_resume(tmp_path: Path) -> None:
     again = evaluate_single_tasks(RandomPolicyFactory(seed=1), ENV, tasks=TASKS, episodes_per_task=2, max_steps=5,
                                   out_dir=tmp_path, progress=False)
     recs2 = [json.loads(line) for line in (tmp_path / LOG_FILE).read_text().splitlines()]
-    strip = lambda rs: sorted((json.dumps({k: v for k, v in r.items() if k != "time_s"}, sort_keys=True)  # noqa: E731
-                               for r in rs))
+
+    def strip(rs: list[dict]) -> list[str]:
+        return sorted(json.dumps({k: v for k, v in r.items() if k != "time_s"}, sort_keys=True) for r in rs)
+
     assert strip(recs2) == strip(recs)
     assert again["task_info"] == res["task_info"]
 

@@ -130,7 +130,7 @@ def make_env(config: GenerateConfig) -> Any:
     env = gym.make(ENV_ID, **kwargs)
     # gym.make would read max_episode_steps as its own TimeLimit over the whole chain; the env's
     # own per-subtask clock (restarted by set_task) is the one CALVIN's budget means
-    env.unwrapped.max_episode_steps = int(config.max_steps)
+    env.unwrapped.max_episode_steps = int(config.max_steps)  # type: ignore[attr-defined]
     return env
 
 
@@ -305,8 +305,8 @@ def record_chain(
     env.step(hold)
     sink.commit(privileged_state(env)[0], gripper)
     seg = writer.end_segment()
-    for s, e, task, sentence in windows:
-        writer.add_language(s, e, sentence, task)
+    for w_start, w_end, task, sentence in windows:
+        writer.add_language(w_start, w_end, sentence, task)
     return ChainRecord(
         chain=chain_id,
         split=split,

@@ -42,7 +42,8 @@ def save_frame_atomic(
     """``np.savez_compressed`` into ``path`` through a temporary file and ``os.replace``."""
     path = Path(path)
     buf = io.BytesIO()
-    (np.savez_compressed if compress else np.savez)(buf, **arrays)
+    save = np.savez_compressed if compress else np.savez
+    save(buf, **dict(arrays))  # type: ignore[arg-type]
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         f.write(buf.getbuffer())

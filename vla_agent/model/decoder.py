@@ -24,11 +24,11 @@ class DecoderBlock(nn.Module):
         self,
         x: torch.Tensor,
         memory: torch.Tensor | None,
-        memory_mask: torch.Tensor,
+        memory_mask: torch.Tensor | None,
         cache: KVCache | None = None,
         memory_kv: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """x (B, T, C), memory (B, S, C), memory_mask (B, S) -> (B, T, C).
+        """x (B, T, C), memory (B, S, C), memory_mask (B, S) or None (all real) -> (B, T, C).
 
         With ``cache`` (and optionally the precomputed ``memory_kv``), ``x`` holds only the new
         positions and the past ones are read from the cache.
@@ -91,7 +91,7 @@ class Decoder(nn.Module):
         self,
         tokens: torch.Tensor,
         position: int,
-        memory_mask: torch.Tensor,
+        memory_mask: torch.Tensor | None,
         caches: list[KVCache],
         memory_kv: list[tuple[torch.Tensor, torch.Tensor]],
     ) -> torch.Tensor:

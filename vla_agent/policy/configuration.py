@@ -51,7 +51,7 @@ class VLAConfig:
     d_model: int = 192
     n_heads: int = 4
     n_encoder_layers: int = 3
-    n_decoder_layers: int = 3
+    n_decoder_layers: int = 2
     mlp_ratio: int = 4
     dropout: float = 0.1
     n_bins: int = 256

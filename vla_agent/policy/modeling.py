@@ -56,6 +56,8 @@ class VLAModel(nn.Module):
                                c.n_decoder_layers, c.mlp_ratio, c.dropout)
         allowed = torch.stack([self.tokenizer.allowed_mask(p) for p in range(c.action_sequence_length)])
         self.register_buffer("allowed", allowed, persistent=False)  # (L, V) decoding grammar
+        grammar_bias = torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))
+        self.register_buffer("grammar_bias", grammar_bias, persistent=False)  # (L, V) 0 / -inf
         gen = torch.Generator().manual_seed(c.seed)
         self._init_weights(gen)
 
@@ -199,15 +201,18 @@ class VLAModel(nn.Module):
         tok = self.tokenizer
         B = memory.shape[0]
         n_max = self.config.action_dim * self.config.chunk_size
+        mask: torch.Tensor | None = memory_mask
+        if B == 1:  # one row: drop its padded memory slots once, so no step needs a mask
+            memory, mask = memory[:, memory_mask[0]], None  # (1, S_real, C)
         caches, memory_kv = self.decoder.start(memory)
         current = torch.full((B, 1), tok.bos_id, dtype=torch.long, device=memory.device)  # (B, 1)
         done = torch.zeros(B, dtype=torch.bool, device=memory.device)  # (B,)
         out = []
         for p in range(n_max):
-            logits = self.decoder.step(current, p, memory_mask, caches, memory_kv)  # (B, V)
-            logits = logits.masked_fill(~self.allowed[p], float("-inf"))  # (B, V)
-            nxt = logits.argmax(-1)  # (B,)
-            nxt = torch.where(done, torch.full_like(nxt, tok.pad_id), nxt)  # (B,)
+            logits = self.decoder.step(current, p, mask, caches, memory_kv)  # (B, V)
+            nxt = (logits + self.grammar_bias[p]).argmax(-1)  # (B,) best token the grammar allows
+            if B > 1:
+                nxt = nxt.masked_fill(done, tok.pad_id)  # rows past their EOS get PAD
             out.append(nxt)
             done = done | (nxt == tok.eos_id)
             if bool(done.all()):

@@ -23,10 +23,11 @@ per env of a vectorised env) before ``predict``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 from collections import OrderedDict, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,9 @@ class VLAPolicy:
         normalizer: ``robot_obs`` statistics; identity when ``None``.
         model: the transformer; a freshly initialised one (seeded by ``config.seed``) when ``None``.
         device: torch device for the transformer.
+        decode_threads: torch intra-op threads while decoding tokens (restored afterwards). Each
+            decoding step is ~100 tiny ops that gain nothing from parallelism and lose a lot to thread
+            synchronisation on a busy CPU, so 1 is the default; ``None`` leaves the setting alone.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class VLAPolicy:
         normalizer: Normalizer | None = None,
         model: VLAModel | None = None,
         device: str | torch.device = "cpu",
+        decode_threads: int | None = 1,
     ) -> None:
         if not isinstance(config, VLAConfig):
             raise ValueError(f"config: expected a VLAConfig, received {type(config).__name__}")
@@ -97,6 +102,7 @@ class VLAPolicy:
         self._last_eos: dict[int, bool] = {}
         self._instructions: list[str] | None = None
         self.encoder_passes = 0  # how many chunks were predicted (for benchmarks)
+        self.decode_threads = decode_threads
 
     @classmethod
     def create(cls, segmentation: Any, text_encoder: Any | None = None, **config_kwargs: Any) -> VLAPolicy:
@@ -299,7 +305,8 @@ class VLAPolicy:
         image = self.image_tokens(static, gripper)  # (B, N_img, C_img)
         prop = torch.from_numpy(self.normalizer.normalize(robot)).to(self.device)  # (B, 15)
         memory, memory_mask, _ = self.model.encode(text_feats, text_mask, image, prop)
-        tokens = self.model.generate(memory, memory_mask).cpu().numpy()  # (B, n)
+        with _num_threads(self.decode_threads if self.device.type == "cpu" else None):
+            tokens = self.model.generate(memory, memory_mask).cpu().numpy()  # (B, n)
         self.encoder_passes += 1
         for row, env in enumerate(envs):
             chunk, ended = self.tokenizer.decode_chunk(tokens[row])  # (k, 7)
@@ -426,6 +433,20 @@ def _load_segmentation(directory: str, config: VLAConfig, seg: Any | None, devic
         part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
         _load_state(module, part, f"{seg_file} [{name}]")
     return seg
+
+
+@contextlib.contextmanager
+def _num_threads(n: int | None) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (no-op for ``None`` or the current value)."""
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _feature_modules(seg: Any) -> dict[str, nn.Module]:

@@ -113,11 +113,13 @@ def fill_image_cache(
     rank: int = 0,
     world_size: int = 1,
     progress: bool = False,
+    num_workers: int = 0,
 ) -> int:
     """Compute and store the image tokens of every frame of ``index`` missing from ``store``.
 
     With several processes, rank r owns frames r, r + world_size, ...; entries are written
-    atomically, so ranks never see a partial one.
+    atomically, so ranks never see a partial one. ``num_workers`` DataLoader workers read and
+    decompress the frame files while the segmentation model runs.
 
     Returns:
         Number of frames this process computed.
@@ -125,21 +127,36 @@ def fill_image_cache(
     # own frames by position, not among the missing ones: ranks check the store at different times
     # (while others write), so only a fixed partition guarantees every frame has exactly one owner
     mine = [i for i in range(rank, len(keys), world_size) if keys[i] not in store]
+    if not mine:
+        return 0
     np_dtype = np.float16 if dtype == "float16" else np.float32
-    bar = tqdm(total=len(mine), desc=f"image features ({index.split_dir.rsplit('/', 1)[-1]})",
-               disable=not progress, leave=False, unit="frame")
-    for s in range(0, len(mine), batch_size):
-        rows = mine[s : s + batch_size]
-        frames = [read_frame(frame_path(index.split_dir, int(index.frames[r])), (RGB_STATIC, RGB_GRIPPER))
-                  for r in rows]
-        static = np.stack([f[RGB_STATIC] for f in frames])  # (b, 200, 200, 3)
-        gripper = np.stack([f[RGB_GRIPPER] for f in frames])  # (b, 84, 84, 3)
-        tokens = compute_image_tokens(policy, static, gripper).cpu().numpy()  # (b, N_img, C_img)
-        for r, t in zip(rows, tokens, strict=True):
-            store.put(keys[r], t.astype(np_dtype))
-        bar.update(len(rows))
-    bar.close()
+    loader = torch.utils.data.DataLoader(_FrameImages(index, mine), batch_size=batch_size, shuffle=False,
+                                         num_workers=num_workers)
+    name = os.path.basename(index.split_dir.rstrip(os.sep))
+    with tqdm(total=len(mine), desc=f"image features ({name})", disable=not progress, leave=False,
+              unit="frame") as bar:
+        for batch in loader:
+            tokens = compute_image_tokens(policy, batch[RGB_STATIC], batch[RGB_GRIPPER])  # (b, N_img, C_img)
+            for r, t in zip(batch["row"].tolist(), tokens.cpu().numpy(), strict=True):
+                store.put(keys[r], t.astype(np_dtype))
+            bar.update(len(tokens))
     return len(mine)
+
+
+class _FrameImages(torch.utils.data.Dataset):
+    """Both camera images of chosen rows of a split index (for filling the cache)."""
+
+    def __init__(self, index: SplitIndex, rows: Sequence[int]) -> None:
+        self.split_dir = index.split_dir
+        self.frames = [int(index.frames[r]) for r in rows]
+        self.rows = list(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        fr = read_frame(frame_path(self.split_dir, self.frames[i]), (RGB_STATIC, RGB_GRIPPER))
+        return {"row": self.rows[i], RGB_STATIC: fr[RGB_STATIC], RGB_GRIPPER: fr[RGB_GRIPPER]}
 
 
 class TextTable:

@@ -182,7 +182,8 @@ class Trainer:
                 keys[name] = image_keys(index, img_fp)
                 t0 = time.perf_counter()
                 n = fill_image_cache(policy, index, self.image_store, keys[name], cfg.feature_batch_size,
-                                     cfg.cache_dtype, self.info.rank, self.info.world_size, progress=show)
+                                     cfg.cache_dtype, self.info.rank, self.info.world_size, progress=show,
+                                     num_workers=cfg.num_workers)
                 if n:
                     self._log(f"[train] cached image tokens of {n} {name} frames in "
                               f"{time.perf_counter() - t0:.1f} s")
