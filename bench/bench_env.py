@@ -24,9 +24,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=300, help="env steps per single-env measurement")
     ap.add_argument("--resets", type=int, default=20, help="resets per reset measurement")
-    ap.add_argument(
-        "--vector-steps", type=int, default=150, help="vector steps per AsyncVectorEnv measurement"
-    )
+    ap.add_argument("--vector-steps", type=int, default=150, help="vector steps per AsyncVectorEnv measurement")
     ap.add_argument("--seed", type=int, default=0, help="seed of resets and random actions")
     ap.add_argument("--quick", action="store_true", help="small sizes (about 30 s)")
     ap.add_argument("--no-vector", action="store_true", help="skip the AsyncVectorEnv measurement")

@@ -50,7 +50,7 @@ def make_env(render: bool = False):  # noqa: ANN201 - gymnasium env
 
     import envs  # noqa: F401  (registers vla_agent/PlayTable-v0)
 
-    return gym.make("vla_agent/PlayTable-v0", render=render, max_episode_steps=None)
+    return gym.make("vla_agent/PlayTable-v0", cameras=("static",) if render else ())
 
 
 def run_task(env, task: str, seed: int, max_steps: int, result: TaskResult) -> None:  # noqa: ANN001
@@ -82,14 +82,15 @@ def run_task(env, task: str, seed: int, max_steps: int, result: TaskResult) -> N
 
 def print_table(results: list[TaskResult], max_steps: int) -> None:
     """Per-task success rate and mean steps to success."""
-    print(f"\n{'task':<26} {'success':>9} {'rate':>6} {'mean steps':>11} {'expert ms':>10} {'env ms':>8}  failed seeds")
+    print(f"\n{'task':<26} {'success':>9} {'rate':>6} {'mean steps':>11} {'expert ms':>10} {'env ms':>8}  "
+          "failed seeds")
     for r in results:
         n, k = len(r.successes), sum(r.successes)
         steps = f"{np.mean(r.steps):.0f}" if r.steps else "-"
         ems = 1e3 * r.expert_s / max(r.calls, 1)
         sms = 1e3 * r.env_s / max(r.calls, 1)
-        print(f"{r.task:<26} {k:>4}/{n:<4} {100 * k / max(n, 1):>5.0f}% {steps:>11} {ems:>10.2f} {sms:>8.2f}  "
-              f"{r.failed_seeds[:8]}")
+        rate = 100 * k / max(n, 1)
+        print(f"{r.task:<26} {k:>4}/{n:<4} {rate:>5.0f}% {steps:>11} {ems:>10.2f} {sms:>8.2f}  {r.failed_seeds[:8]}")
     all_n = sum(len(r.successes) for r in results)
     all_k = sum(sum(r.successes) for r in results)
     below = [r.task for r in results if sum(r.successes) < 0.9 * len(r.successes)]
@@ -121,8 +122,9 @@ def chain_video(path: str, seed: int) -> None:
             env.unwrapped.set_task(task=task)
         expert.reset()
         ok = False
-        for t in range(EP_LEN):
-            obs, _r, terminated, _tr, info = env.step(expert.act(obs, task))
+        t = 0
+        for t in range(EP_LEN):  # noqa: B007 - t is reported below
+            obs, _r, _terminated, _tr, info = env.step(expert.act(obs, env.unwrapped.instruction))
             frames.append(obs["rgb_static"])
             if info.get("is_success", False):
                 ok = True

@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", default=None, help="a VLAPolicy.save_pretrained folder")
     parser.add_argument("--n-action-steps", type=int, default=None, help="override config.n_action_steps")
     parser.add_argument("--repeats", type=int, default=10, help="encoder passes timed part by part")
+    parser.add_argument("--decode-threads", type=int, default=1,
+                        help="VLAPolicy.decode_threads (0: leave torch's setting alone while decoding)")
     args = parser.parse_args(argv)
     if args.quick:
         args.steps, args.repeats = 60, 3
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     from envs.constants import GRIPPER_SIZE, NEUTRAL_ROBOT_OBS, RGB_GRIPPER, RGB_STATIC, ROBOT_OBS, STATIC_SIZE
     from vla_agent.language import TextEncoder
     from vla_agent.policy import VLAPolicy
+    from vla_agent.policy.policy import _num_threads
     from vla_agent.segmentation import SegmentationModel
 
     torch.set_num_threads(args.threads)
@@ -68,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         policy = VLAPolicy.from_pretrained(args.checkpoint)
     else:
         policy = VLAPolicy.create(SegmentationModel(backend="torchvision"), text_encoder=TextEncoder())
+    policy.decode_threads = args.decode_threads or None
     if args.n_action_steps is not None:
         policy.config.n_action_steps = args.n_action_steps
         policy.config.__post_init__()
@@ -105,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
             prop = torch.from_numpy(policy.normalizer.normalize(obs[ROBOT_OBS][None]))
             memory, memory_mask, _ = policy.model.encode(feats, mask, img, prop)
             t2 = time.perf_counter()
-            tokens = policy.model.generate(memory, memory_mask)
+            with _num_threads(policy.decode_threads):  # as act() does
+                tokens = policy.model.generate(memory, memory_mask)
             t3 = time.perf_counter()
             if r:  # the first pass warms up
                 parts["image features"].append(t1 - t)

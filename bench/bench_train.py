@@ -99,12 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         fill = time.perf_counter() - t0
         print(f"dataset: {index.num_windows} windows, {len(index)} samples, {len(index.frames)} frames")
         print(f"{'feature cache fill':<34} {n / fill:8.1f} frames/s ({n} frames in {fill:.1f} s)")
-        results = {"cache_fill_frames_per_s": n / fill}
-        results["with_cache"] = measure(TrainConfig(out=os.path.join(tmp, "cached"), **base),
-                                        "train, cached features")
-        results["without_cache"] = measure(TrainConfig(out=os.path.join(tmp, "live"), feature_cache=False, **base),
-                                           "train, features every step")
-        speedup = results["with_cache"]["samples_per_s_median"] / results["without_cache"]["samples_per_s_median"]
+        results: dict[str, object] = {"cache_fill_frames_per_s": n / fill}
+        cached = measure(TrainConfig(out=os.path.join(tmp, "cached"), **base), "train, cached features")
+        live = measure(TrainConfig(out=os.path.join(tmp, "live"), feature_cache=False, **base),
+                       "train, features every step")
+        results.update(with_cache=cached, without_cache=live)
+        speedup = cached["samples_per_s_median"] / live["samples_per_s_median"]
         print(f"speed-up from the cache: x{speedup:.1f}")
         print("json:", json.dumps(results))
     return 0

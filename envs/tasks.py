@@ -46,6 +46,10 @@ DOOR_DIST = {"slider": 0.15, "drawer": 0.12}
 LIFT_DIST = {"table": 0.05, "slider": 0.03, "drawer": 0.05}
 LIFT_LINK = {"table": "base_link", "slider": "plank_link", "drawer": "drawer_link"}
 MAX_VEL = 1.0
+# With |x|, |y| < 30 deg and 60 < |z| < 180 deg the whole rotation angle is at least ~51 deg
+# (trace bound on Rz Ry Rx), so a rotation below 45 deg, |<q_start, q_end>| > cos(22.5 deg), can
+# be rejected without computing euler angles: an exact shortcut that keeps step() cheap.
+_SMALL_ROTATION_DOT = float(np.cos(np.radians(22.5)))
 
 Check = Callable[[SceneInfo, SceneInfo], bool]
 
@@ -91,6 +95,8 @@ def _rotate(block: str, sign: int) -> Check:
         if np.linalg.norm(np.asarray(e.pos) - np.asarray(s.pos)) > ROTATE_MAX_MOVE:
             return False
         if not (_bodies(e) - {ROBOT}):
+            return False
+        if abs(float(np.dot(s.orn, e.orn))) > _SMALL_ROTATION_DOT:
             return False
         x, y, z = relative_rotation_deg(s.orn, e.orn)
         in_z = ROTATE_Z_DEG < z < 180.0 if sign > 0 else -180.0 < z < -ROTATE_Z_DEG
@@ -220,9 +226,7 @@ class TaskOracle:
     def task_names(self) -> tuple[str, ...]:
         return TASK_NAMES
 
-    def completed(
-        self, start_info: SceneInfo, current_info: SceneInfo, tasks: Iterable[str] | None = None
-    ) -> set[str]:
+    def completed(self, start_info: SceneInfo, current_info: SceneInfo, tasks: Iterable[str] | None = None) -> set[str]:
         """Tasks whose success condition holds between the two snapshots.
 
         Args:

@@ -44,9 +44,7 @@ class InstructionEmbedding(gym.ObservationWrapper):
     def __init__(self, env: gym.Env, encoder: Encoder | None = None, dim: int = C.LANG_EMB_DIM) -> None:
         super().__init__(env)
         if not isinstance(env.observation_space, spaces.Dict):
-            raise ValueError(
-                f"env.observation_space: expected a Dict space, received {env.observation_space}"
-            )
+            raise ValueError(f"env.observation_space: expected a Dict space, received {env.observation_space}")
         if dim < 1:
             raise ValueError(f"dim: expected a positive size, received {dim}")
         self._encoder = encoder
@@ -67,9 +65,7 @@ class InstructionEmbedding(gym.ObservationWrapper):
                 self._encoder = _default_encoder()
             vec = np.asarray(self._encoder([instruction]), dtype=np.float32).reshape(-1)
             if vec.shape != (self.dim,):
-                raise ValueError(
-                    f"encoder: expected an embedding of shape ({self.dim},), received {vec.shape}"
-                )
+                raise ValueError(f"encoder: expected an embedding of shape ({self.dim},), received {vec.shape}")
             self._cache[instruction] = vec
         return self._cache[instruction]
 
@@ -109,9 +105,7 @@ class ResizeImages(gym.ObservationWrapper):
         if not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"size: expected a positive int, received {size!r}")
         if not isinstance(env.observation_space, spaces.Dict):
-            raise ValueError(
-                f"env.observation_space: expected a Dict space, received {env.observation_space}"
-            )
+            raise ValueError(f"env.observation_space: expected a Dict space, received {env.observation_space}")
         self.size = int(size)
         new: dict[str, spaces.Space] = {}
         self._index: dict[str, np.ndarray] = {}

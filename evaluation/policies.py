@@ -136,25 +136,27 @@ class _ExpertAdapter:
     """Runs :class:`envs.experts.ScriptedExpert` with the env's current task.
 
     The runners give instruction sentences from any instruction set; the expert is privileged
-    anyway, so it is told the task name the env is set to.
+    anyway, so it is told the task name the env is set to. :meth:`seed` (called by the runners at
+    the start of every chain) builds a fresh expert: its motion controller keeps state between
+    subtasks, which must not leak from one chain into the next (results would then depend on
+    which chains a worker ran before).
     """
 
-    def __init__(self, expert: Any, env: Any) -> None:
-        self.expert = expert
+    def __init__(self, env: Any, seed: int = 0) -> None:
         self.env = env
+        self.seed(seed)
+
+    def seed(self, seed: int) -> None:
+        from envs.experts import ScriptedExpert  # lazy: the expert pulls in the motion planner
+
+        self.expert = ScriptedExpert(self.env.unwrapped, seed=int(seed))
 
     def reset(self) -> None:
         self.expert.reset()
 
     def act(self, obs: dict[str, np.ndarray], instruction: str) -> Any:
-        task = getattr(getattr(self.env, "unwrapped", self.env), "task", None)
+        task = getattr(self.env.unwrapped, "task", None)
         return self.expert.act(obs, task if task else instruction)
-
-    def seed(self, seed: int) -> None:
-        # the expert's approach-offset randomisation restarts per chain
-        self.expert.rng = np.random.default_rng(int(seed))
-        if hasattr(self.expert, "ctx"):
-            self.expert.ctx.rng = self.expert.rng
 
 
 @dataclass(frozen=True)
@@ -164,9 +166,7 @@ class ExpertPolicyFactory:
     seed: int = 0
 
     def __call__(self, env: Any) -> Any:
-        from envs.experts import ScriptedExpert  # lazy: the expert pulls in the motion planner
-
-        return _ExpertAdapter(ScriptedExpert(env.unwrapped, seed=self.seed), env)
+        return _ExpertAdapter(env, seed=self.seed)
 
     def describe(self) -> str:
         return f"expert(ScriptedExpert, seed={self.seed})"

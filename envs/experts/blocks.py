@@ -21,7 +21,8 @@ MAX_GRASP_WIDTH = 0.065  # widest block side the open fingers (0.08) close on re
 APPROACH_DZ = (0.07, 0.11)  # hover height above a grasp, drawn per grasp
 HOLD_WIDTH = 0.01  # a closed gripper wider than this holds something
 SLOT_Y = 0.0924  # y of the shelf slots behind the sliding door
-HAND_HALF_LENGTH = 0.11  # m, hand extent from the TCP along the finger axis
+HAND_HALF_LENGTH = 0.105  # m, hand extent from the TCP along the finger axis
+HAND_HALF_WIDTH = 0.045  # m, across it
 # free x range for the hand inside the shelf (between the cabinet side wall and the divider of
 # the switch compartment), from the embedded desk's geometry
 SHELF_X = (-0.416, 0.164)
@@ -93,9 +94,17 @@ def shelf_grasp(ctx: ExpertContext, block: str) -> tuple[float, np.ndarray]:
     """
     yaw = grasp_yaw(ctx, block, prefer=math.pi / 2)
     x = float(ctx.block_pos(block)[0])
-    reach = HAND_HALF_LENGTH * hand_axis_x(yaw) + 0.006
+    if x + hand_reach_x(yaw) > SHELF_X[1] or x - hand_reach_x(yaw) < SHELF_X[0]:
+        # a squarer wrist next to a wall: the closing fingers turn the block into line
+        yaw = math.pi / 2 + float(np.clip(yaw - math.pi / 2, -0.2, 0.2))
+    reach = hand_reach_x(yaw)
     shift = min(0.0, SHELF_X[1] - reach - x) + max(0.0, SHELF_X[0] + reach - x)
-    return yaw, np.array([float(np.clip(shift, -0.02, 0.02)), 0.0, 0.0])
+    return yaw, np.array([float(np.clip(shift, -0.018, 0.018)), 0.0, 0.0])
+
+
+def hand_reach_x(yaw: float) -> float:
+    """Half the hand's extent along world x at TCP yaw ``yaw``, with a small margin (m)."""
+    return HAND_HALF_LENGTH * abs(math.sin(yaw)) + HAND_HALF_WIDTH * abs(math.cos(yaw)) + 0.004
 
 
 def grasp_block(

@@ -21,19 +21,20 @@ from envs.experts.blocks import (
     block_of,
     cruise,
     grasp_block,
-    hand_axis_x,
+    hand_reach_x,
     held_block,
     on_desk,
     release_and_retreat,
 )
 from envs.experts.geometry import wrap_angle
-from envs.experts.skills import ExpertContext, Skill, hold, move, set_gripper
+from envs.experts.skills import ExpertContext, Skill, down_euler, hold, move, set_gripper
 
 Plan = Callable[[ExpertContext, str], Skill]
 
 PUSH_DIST = (0.15, 0.18)  # push tasks need > 0.10 m of block travel
 ROTATE_ANGLE = (1.45, 1.75)  # rotate tasks need 60-180 deg; a quarter turn and a bit
 WRIST_YAW_RANGE = (-0.4, 3.4)
+SAFE_Z = 0.55  # TCP height from which the hand moves freely over the desk and blocks
 # the switch bar slides up the slanted panel along SWITCH_AXIS; OUT is the panel's normal
 SWITCH_AXIS = np.array([0.0, 0.5, 0.866])
 SWITCH_OUT = np.array([0.0, -0.866, 0.5])
@@ -213,7 +214,7 @@ def plan_place(ctx: ExpertContext, task: str) -> Skill:
     # the door covers the slot on its own side: with the door left, the right slot is free
     key = "slot_right" if float(ctx.scene_obs[SLIDER]) > 0.14 else "slot_left"
     spot = ctx.landmarks()[key].copy()
-    reach = 0.11 * hand_axis_x(float(ctx.ctrl.euler[2])) + 0.008  # keep the hand off the walls
+    reach = hand_reach_x(float(ctx.ctrl.euler[2])) + 0.004  # keep the hand off the walls
     spot[0] = float(np.clip(spot[0] + ctx.uniform(-0.01, 0.01), SHELF_X[0] + reach, SHELF_X[1] - reach))
     return (yield from _place_at(ctx, lambda: spot, 0.012))
 
@@ -263,6 +264,42 @@ def plan_push_into_drawer(ctx: ExpertContext, task: str) -> Skill:
     return True
 
 
+# --- start of every plan ------------------------------------------------------------------------
+def clear_start(ctx: ExpertContext) -> Skill:
+    """Back away from whatever the previous subtask left the hand at, wrist level again.
+
+    In a chain the next instruction arrives the moment the oracle fires: the fingers may still
+    press the button, push the switch, hook the drawer or hold a block low over the desk. A
+    person first lifts off (along the direction that frees the hand), then moves on.
+    """
+    tcp = ctx.tcp_pos()
+    level = down_euler(float(ctx.ctrl.euler[2]))
+    tilted = ctx.ctrl.angle_to(level) > 0.05
+    if tcp[2] >= SAFE_Z and not tilted:
+        return True
+    g = ctx.ctrl.gripper
+    lm = ctx.landmarks()
+    near = lambda key, r: float(np.linalg.norm(tcp - lm[key])) < r  # noqa: E731
+    if held_block(ctx) is None and near("switch_handle", 0.1):
+        yield from move(ctx, ctx.ctrl.pos + SWITCH_OUT * 0.06, speed=SLOW * 1.5, gripper=g, settle=False)
+    elif held_block(ctx) is None and (near("slider_handle", 0.08) or (
+            near("drawer_handle", 0.08) and tcp[1] < lm["drawer_handle"][1])):
+        yield from move(ctx, ctx.ctrl.pos + [0, -0.04, 0.01], speed=SLOW * 1.5, gripper=g, settle=False)
+    up = max(0.0, SAFE_Z + ctx.uniform(0.0, 0.03) - float(ctx.ctrl.pos[2]))
+    yield from move(ctx, ctx.ctrl.pos + [0, 0, up], euler=level, speed=SLOW * 1.5, gripper=g, settle=False)
+    return True
+
+
+def _with_clear_start(plan: Plan) -> Plan:
+    def run(ctx: ExpertContext, task: str) -> Skill:
+        yield from clear_start(ctx)
+        return (yield from plan(ctx, task))
+
+    run.__name__ = plan.__name__
+    run.__doc__ = plan.__doc__
+    return run
+
+
 # --- dispatcher ----------------------------------------------------------------------------------
 def _plan_for(task: str) -> Plan:
     if task.startswith("rotate_"):
@@ -290,4 +327,4 @@ def _plan_for(task: str) -> Plan:
     raise ValueError(f"task: expected one of CALVIN's 34 task names, got {task!r}")
 
 
-PLANS: dict[str, Plan] = {t: _plan_for(t) for t in TASK_NAMES}
+PLANS: dict[str, Plan] = {t: _with_clear_start(_plan_for(t)) for t in TASK_NAMES}

@@ -52,9 +52,7 @@ class Renderer:
     def __init__(self, p, client: int) -> None:
         self.p, self.client = p, client
         self.static_view = p.computeViewMatrix(STATIC_LOOK_FROM, STATIC_LOOK_AT, STATIC_UP)
-        self.proj = {
-            c.name: p.computeProjectionMatrixFOV(c.fov, 1.0, c.near, c.far) for c in (STATIC, GRIPPER)
-        }
+        self.proj = {c.name: p.computeProjectionMatrixFOV(c.fov, 1.0, c.near, c.far) for c in (STATIC, GRIPPER)}
 
     def view_matrix(self, camera: str, hand_pose: tuple[np.ndarray, np.ndarray] | None = None) -> tuple:
         """PyBullet view matrix (16,) of a camera; the gripper camera needs the hand pose."""

@@ -200,8 +200,7 @@ class PlayTableEnv(gym.Env):
             from_text = _task_for_instruction(instruction)
             if task is not None and self._check_task(task) != from_text:
                 raise ValueError(
-                    f"task: expected the task of instruction {instruction!r} ({from_text!r}), "
-                    f"received {task!r}"
+                    f"task: expected the task of instruction {instruction!r} ({from_text!r}), received {task!r}"
                 )
             return from_text, instruction
         task = self._check_task(task)
@@ -250,9 +249,7 @@ class PlayTableEnv(gym.Env):
         for name, sl in C.BLOCK_SLICES.items():
             v = scene_obs[sl]
             quat = p.getQuaternionFromEuler(v[3:6].tolist())
-            p.resetBasePositionAndOrientation(
-                self.blocks[name], v[:3].tolist(), quat, physicsClientId=self.client
-            )
+            p.resetBasePositionAndOrientation(self.blocks[name], v[:3].tolist(), quat, physicsClientId=self.client)
             p.resetBaseVelocity(self.blocks[name], [0, 0, 0], [0, 0, 0], physicsClientId=self.client)
         self.lights.reset(led=int(scene_obs[C.LED]), lightbulb=int(scene_obs[C.LIGHTBULB]))
 
@@ -280,9 +277,7 @@ class PlayTableEnv(gym.Env):
         for name, uid in self.blocks.items():
             pos, orn = p.getBasePositionAndOrientation(uid, physicsClientId=self.client)
             lin, ang = p.getBaseVelocity(uid, physicsClientId=self.client)
-            blocks[name] = BlockInfo(
-                np.array(pos), np.array(orn), np.array(lin), np.array(ang), self._contacts(uid)
-            )
+            blocks[name] = BlockInfo(np.array(pos), np.array(orn), np.array(lin), np.array(ang), self._contacts(uid))
         return SceneInfo(
             doors={"slider": self.desk.joint("slider"), "drawer": self.desk.joint("drawer")},
             lights={"lightbulb": self.lights.lightbulb, "led": self.lights.led},
@@ -319,6 +314,8 @@ class PlayTableEnv(gym.Env):
         robot_obs = check_robot_obs(opts["robot_obs"]) if opts.get("robot_obs") is not None else None
         scene_obs = check_scene_obs(opts["scene_obs"]) if opts.get("scene_obs") is not None else None
         condition = opts.get("condition")
+        if condition is not None and not isinstance(condition, Mapping):
+            raise ValueError(f"condition: expected a symbolic state dict (envs.symbolic), received {condition!r}")
         if condition is not None and scene_obs is not None:
             raise ValueError("options: expected either 'condition' or 'scene_obs', received both")
         rng = self.np_random

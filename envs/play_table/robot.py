@@ -74,9 +74,7 @@ class Panda:
 
     def __init__(self, p, client: int) -> None:
         self.p, self.client = p, client
-        self.uid = load_urdf_text(
-            p, panda_urdf(), "panda", client, basePosition=C.ROBOT_BASE_POS, useFixedBase=True
-        )
+        self.uid = load_urdf_text(p, panda_urdf(), "panda", client, basePosition=C.ROBOT_BASE_POS, useFixedBase=True)
         nj = p.getNumJoints(self.uid, physicsClientId=client)
         self.link_names = {-1: "panda_link0"}
         for j in range(nj):
@@ -146,15 +144,11 @@ class Panda:
 
     def tcp_pose(self) -> tuple[np.ndarray, np.ndarray]:
         """TCP world position (3,) and quaternion (4,)."""
-        st = self.p.getLinkState(
-            self.uid, TCP_LINK, computeForwardKinematics=True, physicsClientId=self.client
-        )
+        st = self.p.getLinkState(self.uid, TCP_LINK, computeForwardKinematics=True, physicsClientId=self.client)
         return np.asarray(st[4], dtype=np.float64), np.asarray(st[5], dtype=np.float64)
 
     def hand_pose(self) -> tuple[np.ndarray, np.ndarray]:
-        st = self.p.getLinkState(
-            self.uid, HAND_LINK, computeForwardKinematics=True, physicsClientId=self.client
-        )
+        st = self.p.getLinkState(self.uid, HAND_LINK, computeForwardKinematics=True, physicsClientId=self.client)
         return np.asarray(st[4], dtype=np.float64), np.asarray(st[5], dtype=np.float64)
 
     def observation(self) -> np.ndarray:

@@ -79,12 +79,12 @@ def _base_boxes() -> list[Box]:
         Box((-0.0525, -0.04, 0.34), (0.015, 0.28, 0.12), DARK_WOOD),
         Box((0.4125, -0.04, 0.34), (0.015, 0.28, 0.12), DARK_WOOD),
         Box((0.18, 0.09, 0.34), (0.48, 0.02, 0.12), DARK_WOOD, visible=False),
-        # cabinet behind the shelf: back wall, side walls, roof, divider to the switch compartment
+        # cabinet behind the shelf: back wall, side walls, roof (the switch compartment is open on
+        # its left so that the hand, 0.2 m across, fits over the right slot)
         Box((0.0, 0.172, 0.544), (0.88, 0.016, 0.208), DARK_WOOD),
         Box((-0.432, 0.098, 0.544), (0.016, 0.164, 0.208), DARK_WOOD),
         Box((0.432, 0.098, 0.544), (0.016, 0.164, 0.208), DARK_WOOD),
         Box((0.0, 0.16, 0.638), (0.88, 0.04, 0.02), DARK_WOOD),
-        Box((0.172, 0.098, 0.534), (0.016, 0.164, 0.188), DARK_WOOD),
         # slanted front panel of the switch compartment (same plane as the sliding door)
         Box((0.302, 0.0663, 0.5403), (0.244, 0.22, 0.02), DARK_WOOD, roll=SLOPE),
         # two dark rails the switch slides along
@@ -168,9 +168,7 @@ def _geometry_xml(boxes: list[Box], kind: str) -> str:
     for b in boxes:
         if (kind == "collision" and not b.collide) or (kind == "visual" and not b.visible):
             continue
-        mat = (
-            f'<material name="c{_fmt(b.color).replace(" ", "_")}"><color rgba="{_fmt(b.color)}"/></material>'
-        )
+        mat = f'<material name="c{_fmt(b.color).replace(" ", "_")}"><color rgba="{_fmt(b.color)}"/></material>'
         out.append(
             f'<{kind}><origin xyz="{_fmt(b.center)}" rpy="{b.roll:.6g} 0 0"/>'
             f'<geometry><box size="{_fmt(b.size)}"/></geometry>{mat if kind == "visual" else ""}</{kind}>'
@@ -272,9 +270,7 @@ class Desk:
         self.p.resetJointState(self.uid, self.joint_ids[key], float(value), 0.0, physicsClientId=self.client)
 
     def set_light_color(self, link: str, rgba: tuple[float, ...]) -> None:
-        self.p.changeVisualShape(
-            self.uid, self.link_ids[link], rgbaColor=list(rgba), physicsClientId=self.client
-        )
+        self.p.changeVisualShape(self.uid, self.link_ids[link], rgbaColor=list(rgba), physicsClientId=self.client)
 
     def link_pose(self, link: str) -> tuple[np.ndarray, np.ndarray]:
         """World position (3,) and quaternion (4,) of a link frame."""
@@ -321,12 +317,8 @@ def create_blocks(p, client: int) -> dict[str, int]:
     for i, name in enumerate(C.BLOCK_NAMES):
         half = [s / 2 for s in C.BLOCK_SIZES[name]]
         col = p.createCollisionShape(p.GEOM_BOX, halfExtents=half, physicsClientId=client)
-        vis = p.createVisualShape(
-            p.GEOM_BOX, halfExtents=half, rgbaColor=BLOCK_COLORS[name], physicsClientId=client
-        )
-        uid = p.createMultiBody(
-            1.0, col, vis, basePosition=[0.0, -0.1 + 0.1 * i, 0.47], physicsClientId=client
-        )
+        vis = p.createVisualShape(p.GEOM_BOX, halfExtents=half, rgbaColor=BLOCK_COLORS[name], physicsClientId=client)
+        uid = p.createMultiBody(1.0, col, vis, basePosition=[0.0, -0.1 + 0.1 * i, 0.47], physicsClientId=client)
         p.changeDynamics(uid, -1, lateralFriction=0.7, spinningFriction=0.001, physicsClientId=client)
         uids[name] = uid
     return uids

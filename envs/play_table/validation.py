@@ -46,9 +46,7 @@ def check_robot_obs(value: Any) -> np.ndarray:
         )
     width = arr[C.GRIPPER_WIDTH]
     if not -0.005 <= width <= 2 * FINGER_OPEN + 0.005:
-        raise ValueError(
-            f"robot_obs[{C.GRIPPER_WIDTH}] (gripper width): expected in [0, 0.08] m, received {width}"
-        )
+        raise ValueError(f"robot_obs[{C.GRIPPER_WIDTH}] (gripper width): expected in [0, 0.08] m, received {width}")
     out = arr.copy()
     out[C.ARM_JOINTS] = np.clip(joints, LOWER_LIMITS, UPPER_LIMITS)
     out[C.GRIPPER_WIDTH] = np.clip(width, 0.0, 2 * FINGER_OPEN)
@@ -62,9 +60,7 @@ def check_scene_obs(value: Any) -> np.ndarray:
     for key, idx in (("slider", C.SLIDER), ("drawer", C.DRAWER), ("button", C.BUTTON), ("switch", C.SWITCH)):
         lo, hi = JOINT_RANGES[key]
         if not lo - DOOR_TOL <= arr[idx] <= hi + DOOR_TOL:
-            raise ValueError(
-                f"scene_obs[{idx}] ({key} joint): expected in [{lo}, {hi}] m, received {arr[idx]}"
-            )
+            raise ValueError(f"scene_obs[{idx}] ({key} joint): expected in [{lo}, {hi}] m, received {arr[idx]}")
         out[idx] = np.clip(arr[idx], lo, hi)
     for key, idx in (("lightbulb", C.LIGHTBULB), ("led", C.LED)):
         if arr[idx] not in (0.0, 1.0):

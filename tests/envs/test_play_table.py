@@ -195,8 +195,7 @@ def test_task_reset_samples_a_state_where_the_task_is_possible(play_table_env, t
         assert ("table", "drawer_link") in u.scene_info().blocks["block_red"].contacts
     if task == "unstack_block":
         assert any(
-            b.touching_bodies() and b.touching_bodies() <= set(C.BLOCK_NAMES)
-            for b in u.scene_info().blocks.values()
+            b.touching_bodies() and b.touching_bodies() <= set(C.BLOCK_NAMES) for b in u.scene_info().blocks.values()
         )
     if task == "turn_off_led":
         assert s[C.LED] == 1
@@ -326,6 +325,7 @@ def test_bad_actions_raise_before_physics(play_table_env, action, match):
         ({"scene_obs": np.r_[np.zeros(4), 0.5, np.zeros(19)]}, "lightbulb"),
         ({"colour": "red"}, "options"),
         ({"condition": {"led": 3}}, "state"),
+        ({"condition": "drawer open"}, "condition"),
     ],
 )
 def test_bad_reset_options_raise(play_table_env, options, match):

@@ -25,9 +25,7 @@ SLOT_R = C.BLOCK_SPOTS["slider_right"]
 OPEN, CLOSE = 1.0, -1.0
 
 
-def scene(
-    slider=0.0, drawer=0.0, switch=0.0, bulb=0, led=0, red=TABLE_0, blue=TABLE_1, pink=SLOT_L
-) -> np.ndarray:
+def scene(slider=0.0, drawer=0.0, switch=0.0, bulb=0, led=0, red=TABLE_0, blue=TABLE_1, pink=SLOT_L) -> np.ndarray:
     s = np.zeros(C.SCENE_OBS_DIM)
     s[C.SLIDER], s[C.DRAWER], s[C.SWITCH], s[C.LIGHTBULB], s[C.LED] = slider, drawer, switch, bulb, led
     for name, pos in (("block_red", red), ("block_blue", blue), ("block_pink", pink)):
@@ -310,3 +308,22 @@ def test_relative_rotation_matches_scipy():
         want = (b * a.inv()).as_euler("xyz", degrees=True)
         got = relative_rotation_deg(a.as_quat(), b.as_quat())
         assert np.allclose(got, want, atol=1e-6)
+
+
+def test_small_rotation_shortcut_never_hides_a_rotation():
+    """Random rotations: the quaternion-angle shortcut agrees with the full euler test."""
+    rot = pytest.importorskip("scipy.spatial.transform").Rotation
+    o = TaskOracle()
+    rng = np.random.default_rng(1)
+    start = _info()
+    for _ in range(400):
+        # rotations near the thresholds: yaw 40..180 deg, small tilts
+        e = rot.from_euler("xyz", [rng.uniform(-35, 35), rng.uniform(-35, 35), rng.uniform(-180, 180)], degrees=True)
+        blk = _block()
+        end = _info(block_red=BlockInfo(blk.pos, e.as_quat(), blk.lin_vel, blk.ang_vel, blk.contacts))
+        x, y, z = e.as_euler("xyz", degrees=True)
+        want_left = 60 < z < 180 and abs(x) < 30 and abs(y) < 30
+        want_right = -180 < z < -60 and abs(x) < 30 and abs(y) < 30
+        got = o.completed(start, end, tasks=["rotate_red_block_left", "rotate_red_block_right"])
+        assert ("rotate_red_block_left" in got) == want_left
+        assert ("rotate_red_block_right" in got) == want_right

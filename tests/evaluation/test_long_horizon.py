@@ -173,9 +173,13 @@ def test_ray_backend_or_clear_import_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_expert_completes_subtasks(tmp_path: Path) -> None:
+def test_expert_completes_subtasks_and_does_not_leak_between_chains(tmp_path: Path) -> None:
     from evaluation import ExpertPolicyFactory
 
-    res = evaluate_long_horizon(ExpertPolicyFactory(seed=0), ENV, num_sequences=3, out_dir=tmp_path,
+    one = evaluate_long_horizon(ExpertPolicyFactory(seed=0), ENV, num_sequences=4, out_dir=tmp_path / "w1",
                                 progress=False, n_boot=10)
-    assert res["chain_sr"]["1"] > 0
+    assert one["chain_sr"]["1"] > 0
+    two = evaluate_long_horizon(ExpertPolicyFactory(seed=0), ENV, num_sequences=4, out_dir=tmp_path / "w2",
+                                workers=2, progress=False, n_boot=10)
+    # a stateful policy must not carry anything from one chain into the next
+    assert [_comparable(r) for r in _records(tmp_path / "w1")] == [_comparable(r) for r in _records(tmp_path / "w2")]

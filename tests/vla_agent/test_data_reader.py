@@ -225,3 +225,16 @@ def test_optional_depth_keys(calvin_root: Path) -> None:
     item = ds[0]
     assert item["depth_static"].shape == (38, 200, 200) and item["depth_static"].dtype == np.float32
     assert item["depth_gripper"].shape == (38, 84, 84)
+
+
+def test_language_and_play_windows_mix_in_one_loader(calvin_root: Path) -> None:
+    from torch.utils.data import ConcatDataset
+
+    lang = CalvinDataset(calvin_root, "training", keys=("robot_obs",), window=12, stride=12)
+    play = CalvinDataset(calvin_root, "training", keys=("robot_obs",), window=12, stride=12, lang=False)
+    loader = DataLoader(ConcatDataset([lang, play]), batch_size=64, shuffle=False)
+    batch = next(iter(loader))
+    n = len(lang)
+    assert batch["robot_obs"].shape == (n + len(play), 12, 15)
+    assert (batch["ann_index"][:n] >= 0).all() and (batch["ann_index"][n:] == -1).all()
+    assert batch["lang_ann"][n:] == [""] * len(play)

@@ -264,4 +264,31 @@ def test_trained_policy_reproduces_a_chunk_and_its_eos(text_encoder: TextEncoder
     out = [policy.act(obs, "stack the blocks", return_info=True) for _ in range(2)]
     np.testing.assert_allclose(np.stack([a for a, _ in out]), target, atol=policy.tokenizer.bin_width / 2)
     assert [info["eos"] for _, info in out] == [False, True]
-    assert not policy.model.training  # act switched to eval mode
+    assert policy.model.training  # act ran in eval mode and gave the training loop its mode back
+
+
+def test_decode_threads_are_restored(text_encoder: TextEncoder) -> None:
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        policy = make_policy(text_encoder)
+        a = policy.act(make_obs(0), "open the drawer")
+        assert torch.get_num_threads() == 2
+        other = make_policy(text_encoder)
+        other.decode_threads = None  # leave torch's setting alone: same greedy tokens
+        np.testing.assert_array_equal(a, other.act(make_obs(0), "open the drawer"))
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_act_runs_in_eval_mode_without_grad(text_encoder: TextEncoder) -> None:
+    policy = make_policy(text_encoder, dropout=0.5)
+    policy.model.train()  # as inside a training loop: dropout would make actions random
+    runs = []
+    for _ in range(3):
+        policy.reset()
+        runs.append(policy.act(make_obs(0), "open the drawer"))
+    np.testing.assert_array_equal(runs[0], runs[1])
+    np.testing.assert_array_equal(runs[0], runs[2])
+    assert policy.model.training
+    assert all(p.grad is None for p in policy.model.parameters())

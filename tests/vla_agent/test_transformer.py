@@ -136,6 +136,19 @@ def test_kv_cache_decoding_equals_full_recomputation() -> None:
     assert torch.equal(tokens[real], expected[real])
 
 
+def test_single_row_decoding_equals_batched_decoding() -> None:
+    """B == 1 drops padded memory slots instead of masking them: same tokens as the masked batch."""
+    config = tiny_config(chunk_size=3, n_action_steps=3)
+    model = VLAModel(config).eval()
+    b = make_batch(config)
+    mem, mask, _ = model.encode(b["text_feats"], b["text_mask"], b["image_tokens"], b["robot_obs"])
+    batched = model.generate(mem, mask)
+    for row in range(3):
+        single = model.generate(mem[row : row + 1], mask[row : row + 1])[0]
+        assert torch.equal(single, batched[row, : single.shape[0]])
+        assert (batched[row, single.shape[0] :] == model.tokenizer.pad_id).all()
+
+
 def test_generate_is_deterministic_and_grammatical() -> None:
     config = tiny_config(chunk_size=3, n_action_steps=3)
     model = VLAModel(config).eval()

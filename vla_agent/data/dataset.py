@@ -66,7 +66,8 @@ class CalvinDataset(Dataset):
         * ``lang=False``: unlabelled play windows of ``T`` frames inside each recorded segment of
           ``ep_start_end_ids.npy`` (a window never crosses a segment boundary, hence never a gap).
         A span shorter than ``T`` gives one window padded by repeating its last frame (``mask``
-        False on the padding).
+        False on the padding). Language and play datasets return the same keys, so
+        ``torch.utils.data.ConcatDataset([lang_ds, play_ds])`` mixes both in one batch.
 
     Item contract (``__getitem__`` returns a dict; numpy arrays, which DataLoader's default collate
     turns into tensors with a leading batch dim):

@@ -84,7 +84,8 @@ class Decoder(nn.Module):
     def start(self, memory: torch.Tensor) -> tuple[list[KVCache], list[tuple[torch.Tensor, torch.Tensor]]]:
         """Fresh self-attention caches and the per-layer cross-attention keys/values of ``memory``."""
         caches = [KVCache(self.max_len) for _ in self.blocks]
-        memory_kv = [block.cross_attn.project_kv(memory) for block in self.blocks]  # each 2x (B, h, S, D)
+        blocks: list[DecoderBlock] = list(self.blocks)  # type: ignore[arg-type]
+        memory_kv = [block.cross_attn.project_kv(memory) for block in blocks]  # each 2x (B, h, S, D)
         return caches, memory_kv
 
     def step(

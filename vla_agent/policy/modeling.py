@@ -58,6 +58,8 @@ class VLAModel(nn.Module):
         self.register_buffer("allowed", allowed, persistent=False)  # (L, V) decoding grammar
         grammar_bias = torch.zeros(allowed.shape).masked_fill(~allowed, float("-inf"))
         self.register_buffer("grammar_bias", grammar_bias, persistent=False)  # (L, V) 0 / -inf
+        self.grammar_bias: torch.Tensor
+        self.allowed: torch.Tensor
         gen = torch.Generator().manual_seed(c.seed)
         self._init_weights(gen)
 

@@ -94,6 +94,8 @@ class VLAPolicy:
         if text_encoder is not None:
             _check_text_encoder(text_encoder, config)
         self.normalizer = normalizer if normalizer is not None else Normalizer(dim=config.robot_obs_dim)
+        if model is not None and model.config != config:
+            raise ValueError("model: its config differs from config (build it with VLAModel(config))")
         self.model = (model if model is not None else VLAModel(config)).to(self.device).eval()
         self.tokenizer = self.model.tokenizer
         self._text_cache: OrderedDict[str, tuple[torch.Tensor, torch.Tensor]] = OrderedDict()
@@ -112,14 +114,14 @@ class VLAPolicy:
         """
         probe = VLAConfig(**{k: v for k, v in config_kwargs.items()
                              if k in ("static_size", "gripper_size")})
-        sizes = {
+        sizes: dict[str, Any] = {
             "image_feature_dim": int(segmentation.feature_dim),
             "num_static_tokens": int(segmentation.num_tokens(probe.static_size, probe.static_size)),
             "num_gripper_tokens": int(segmentation.num_tokens(probe.gripper_size, probe.gripper_size)),
         }
         if text_encoder is not None:
             sizes["text_dim"] = int(text_encoder.hidden_size)
-        seg_config = getattr(segmentation, "config", None)
+        seg_config: Any = getattr(segmentation, "config", None)
         if hasattr(seg_config, "to_dict"):  # records the segmentation architecture in config.json
             sizes["segmentation"] = dict(seg_config.to_dict())
         config = VLAConfig(**{**sizes, **config_kwargs})
@@ -215,9 +217,11 @@ class VLAPolicy:
 
     def step(self, obs: Mapping[str, Any], goal: str) -> np.ndarray:
         """CALVIN evaluator interface (``CalvinBaseModel.step``): ``goal`` is the instruction string."""
-        out = self.act(obs, goal)
-        assert isinstance(out, np.ndarray)
-        return out
+        static, gripper, robot = _read_obs(obs, self.config, batched=False)
+        if not isinstance(goal, str) or not goal.strip():
+            raise ValueError(f"goal: expected a non-empty instruction string, received {goal!r}")
+        actions, _ = self._act_batch(static[None], gripper[None], robot[None], [goal], [0])
+        return actions[0]
 
     def set_instruction(self, instruction: str | Sequence[str] | None) -> None:
         """Instruction(s) used by :meth:`predict`: one string for all envs, or one per env index."""
@@ -282,14 +286,18 @@ class VLAPolicy:
     def _act_batch(self, static: np.ndarray, gripper: np.ndarray, robot: np.ndarray, texts: list[str],
                    envs: list[int]) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """Pop one action per env, re-encoding the envs whose queue is empty (in one batch)."""
-        self.model.eval()
         for i, env in enumerate(envs):
             if self._queue_instruction.get(env) != texts[i]:  # a new instruction conditions at once
                 self._clear(env)
         need = [i for i, env in enumerate(envs) if not self._queues.get(env)]
         if need:
-            self._predict_chunks(static[need], gripper[need], robot[need], [texts[i] for i in need],
-                                 [envs[i] for i in need])
+            was_training = self.model.training
+            self.model.eval()  # no dropout while acting; a training loop gets its mode back
+            try:
+                self._predict_chunks(static[need], gripper[need], robot[need], [texts[i] for i in need],
+                                     [envs[i] for i in need])
+            finally:
+                self.model.train(was_training)
         actions = np.empty((len(envs), ACTION_DIM), dtype=np.float32)
         infos = []
         for i, env in enumerate(envs):
@@ -478,6 +486,10 @@ def _check_text_encoder(enc: Any, config: VLAConfig) -> None:
     if int(enc.hidden_size) != config.text_dim:
         raise ValueError(f"VLAConfig.text_dim: the text encoder {getattr(enc, 'name_or_path', '?')!r} gives "
                          f"{enc.hidden_size}, the config says {config.text_dim}")
+    max_length = getattr(enc, "max_length", None)
+    if max_length is not None and int(max_length) > config.text_max_length:
+        raise ValueError(f"VLAConfig.text_max_length: the text encoder gives up to {max_length} tokens, "
+                         f"the config allows {config.text_max_length}")
 
 
 def _state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -166,7 +166,11 @@ class Detectron2Backend:
             inst.gt_classes = torch.zeros(len(b), dtype=torch.int64, device=self.device)
             inst.gt_masks = BitMasks(mt.reshape(-1, h, w))
             batch.append({"image": x, "instances": inst, "height": h, "width": w})
-        return self.model(batch)
+        from detectron2.utils.events import EventStorage
+
+        # detectron2's heads log training statistics into the current EventStorage
+        with EventStorage(0):
+            return self.model(batch)
 
     @torch.no_grad()
     def predict(self, images: list[np.ndarray]) -> list[Instances]:

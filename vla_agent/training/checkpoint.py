@@ -64,7 +64,10 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> str:
 
 def atomic_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> str:
     """Copy a file to ``dst`` atomically."""
-    return atomic_write(dst, lambda tmp: shutil.copyfile(src, tmp))
+    def copy(tmp: str) -> None:
+        shutil.copyfile(src, tmp)
+
+    return atomic_write(dst, copy)
 
 
 def replace_directory(build: Callable[[str], None], dst: str | os.PathLike[str]) -> str:

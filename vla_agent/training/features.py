@@ -197,10 +197,10 @@ class TextTable:
                 rows[i] = p  # (T, H + 1): features and the mask as a last column
                 if store is not None:
                     store.put(keys[i], p)
-        packed = torch.from_numpy(np.stack(rows).astype(np.float32))  # (U, T, H + 1)
+        table = torch.from_numpy(np.stack([r for r in rows if r is not None]).astype(np.float32))  # (U, T, H+1)
         expected = (int(policy.config.text_max_length), int(policy.config.text_dim) + 1)
-        if tuple(packed.shape[1:]) != expected:
+        if tuple(table.shape[1:]) != expected:
             raise ValueError(f"text features: expected (T, H) = ({expected[0]}, {expected[1] - 1}) per "
                              f"sentence (VLAConfig text_max_length, text_dim), received "
-                             f"({packed.shape[1]}, {packed.shape[-1] - 1})")
-        return cls(packed[..., :-1].contiguous(), packed[..., -1] > 0.5)
+                             f"({table.shape[1]}, {table.shape[-1] - 1})")
+        return cls(table[..., :-1].contiguous(), table[..., -1] > 0.5)

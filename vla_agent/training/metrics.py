@@ -56,7 +56,7 @@ class MetricsLogger:
 
     def log(self, step: int, split: str, values: Mapping[str, float], epoch: int | None = None) -> None:
         """Write one row; keys outside :data:`FIELDS` are ignored in the CSV."""
-        row = {k: "" for k in FIELDS}
+        row: dict[str, object] = {k: "" for k in FIELDS}
         row.update({"step": step, "split": split, "epoch": "" if epoch is None else epoch})
         for k, v in values.items():
             if k in row and k not in ("step", "split", "epoch"):

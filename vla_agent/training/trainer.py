@@ -179,9 +179,9 @@ class Trainer:
             self.image_store = FeatureStore(cache_root, f"image-{img_fp[:16]}")
             self.text_store = FeatureStore(cache_root, f"text-{txt_fp[:16]}")
             for name, index in splits:
-                keys[name] = image_keys(index, img_fp)
+                split_keys = keys[name] = image_keys(index, img_fp)
                 t0 = time.perf_counter()
-                n = fill_image_cache(policy, index, self.image_store, keys[name], cfg.feature_batch_size,
+                n = fill_image_cache(policy, index, self.image_store, split_keys, cfg.feature_batch_size,
                                      cfg.cache_dtype, self.info.rank, self.info.world_size, progress=show,
                                      num_workers=cfg.num_workers)
                 if n:
@@ -249,7 +249,7 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """Mean validation losses over ``val_batches`` batches (all ranks together)."""
-        if self.val_set is None:
+        if self.val_set is None or self.val_loader is None:
             return {}
         model = self.policy.model
         was_training = model.training
@@ -356,7 +356,7 @@ class Trainer:
         seed_everything(cfg.seed + self.info.rank)
         if resume_from:
             self._restore(resume_from)
-        ddp = model
+        ddp: torch.nn.Module = model
         if self.info.distributed:
             ddp = torch.nn.parallel.DistributedDataParallel(
                 model, device_ids=[self.info.local_rank] if self.device.type == "cuda" else None)
