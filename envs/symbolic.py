@@ -187,8 +187,11 @@ def is_consistent(state: Mapping[str, Any]) -> bool:
     )
 
 
-def _canonical(state: Mapping[str, Any]) -> dict[str, Any]:
-    # numpy scalars (e.g. from JSON via numpy) become plain ints so that hashes and str() are stable
+def canonical(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain dict in :data:`STATE_KEYS` order, 0/1 flags as Python ints (numpy scalars too).
+
+    Key order and types matter: :func:`condition_seed` hashes the text of the values.
+    """
     return {k: (int(state[k]) if k in ("led", "lightbulb", "grasped") else state[k]) for k in STATE_KEYS}
 
 
@@ -207,7 +210,7 @@ def precondition_holds(task: str, state: Mapping[str, Any]) -> bool:
 
 def possible_effects(task: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every state ``task`` may lead to from ``state`` (one per matching rule)."""
-    return [r.apply(_canonical(state)) for r in matching_rules(task, state)]
+    return [r.apply(canonical(state)) for r in matching_rules(task, state)]
 
 
 def apply_effect(task: str, state: Mapping[str, Any]) -> dict[str, Any]:
@@ -226,7 +229,7 @@ def apply_effect(task: str, state: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_sequence(state: Mapping[str, Any], tasks: Sequence[str]) -> bool:
     """CALVIN's chain test: each task matches exactly one rule in turn; no category repeats."""
-    current: dict[str, Any] = _canonical(state)
+    current: dict[str, Any] = canonical(state)
     for task in tasks:
         outcomes = possible_effects(task, current)
         if len(outcomes) != 1:
@@ -327,7 +330,7 @@ def condition_seed(condition: Mapping[str, Any]) -> int:
     the canonical key order so that the seed does not depend on the caller's dict order.
     """
     validate_state(condition)
-    values = [_canonical(condition)[k] for k in STATE_KEYS]
+    values = [canonical(condition)[k] for k in STATE_KEYS]
     return fnv1_32(f"dict_values({values!r})")
 
 
@@ -421,7 +424,7 @@ def scene_from_condition(
 
 def describe(state: Mapping[str, Any]) -> str:
     """A short one-line text of a state, for logs and reports."""
-    s = _canonical(state)
+    s = canonical(state)
     blocks = ", ".join(f"{b.removesuffix('_block')}={s[b]}" for b in BLOCK_KEYS)
     return (f"led={s['led']} bulb={s['lightbulb']} slider={s['slider']} drawer={s['drawer']} "
             f"{blocks} grasped={s['grasped']}")

@@ -61,8 +61,7 @@ class CalvinEnv(gym.Env):
     As the embedded play table: ``reset(seed, options)``; ``options`` may hold ``task`` (a name)
     or ``instruction`` (a known sentence), and a start state: ``robot_obs`` / ``scene_obs``
     (exact), or ``condition`` (CALVIN's symbolic state dict, placed by
-    :func:`envs.symbolic.scene_from_condition` with the env's seeded generator; pass its result
-    as ``robot_obs``/``scene_obs`` for CALVIN's fixed per-condition layout). With a task but no
+    :func:`envs.symbolic.scene_from_condition` with CALVIN's fixed per-condition layout). With a task but no
     state, a random symbolic state in which the task's precondition holds is sampled; with
     neither, a random CALVIN initial condition and a random task possible in it (or the
     constructor's ``task``). A ``grasped`` block is put between the open fingers at the neutral
@@ -254,7 +253,9 @@ class CalvinEnv(gym.Env):
             else:
                 conditions = symbolic.initial_conditions()
                 state = conditions[int(rng.integers(len(conditions)))]
-            cond_robot, scene_obs, grasped = symbolic.scene_from_condition(state, rng)
+            # a given condition gets CALVIN's fixed per-condition layout; sampled states use the env's rng
+            layout_rng = None if condition is not None else rng
+            cond_robot, scene_obs, grasped = symbolic.scene_from_condition(state, layout_rng)
             if robot_obs is None:
                 robot_obs = cond_robot
         if robot_obs is None:

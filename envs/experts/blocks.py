@@ -14,7 +14,7 @@ import numpy as np
 
 from envs.constants import BLOCK_NAMES, BLOCK_SIZES, GRIPPER_CLOSE, TABLE_TOP_Z
 from envs.experts.geometry import clamp_yaw, nearest_equivalent_yaw
-from envs.experts.skills import ExpertContext, Skill, move, set_gripper
+from envs.experts.skills import ExpertContext, Skill, move, set_gripper, travel
 
 WRIST_YAW_RANGE = (-0.4, 3.4)  # TCP yaws the wrist reaches comfortably from the neutral pose
 MAX_GRASP_WIDTH = 0.065  # widest block side the open fingers (0.08) close on reliably
@@ -128,8 +128,8 @@ def grasp_block(
             off = np.zeros(3) if offset is None else np.asarray(offset, dtype=np.float64)
         off = off + [ctx.uniform(-0.003, 0.003), ctx.uniform(-0.003, 0.003), 0.0]
         hover = ctx.uniform(*APPROACH_DZ)
-        yield from move(ctx, lambda o=off, h=hover: ctx.block_pos(block) + o + [0, 0, h], g_yaw,
-                        speed=cruise(ctx), tol=0.015)
+        yield from travel(ctx, lambda o=off, h=hover: ctx.block_pos(block) + o + [0, 0, h], g_yaw,
+                          speed=cruise(ctx), tol=0.015)
         yield from move(ctx, lambda o=off: ctx.block_pos(block) + o, g_yaw, speed=SLOW, tol=0.006, timeout=60)
         yield from set_gripper(ctx, False, min_steps=6)
         if ctx.width() > HOLD_WIDTH:

@@ -26,15 +26,14 @@ from envs.experts.blocks import (
     on_desk,
     release_and_retreat,
 )
-from envs.experts.geometry import wrap_angle
-from envs.experts.skills import ExpertContext, Skill, down_euler, hold, move, set_gripper
+from envs.experts.geometry import nearest_equivalent_yaw, wrap_angle
+from envs.experts.skills import SAFE_Z, ExpertContext, Skill, down_euler, hold, move, set_gripper, travel
 
 Plan = Callable[[ExpertContext, str], Skill]
 
 PUSH_DIST = (0.15, 0.18)  # push tasks need > 0.10 m of block travel
 ROTATE_ANGLE = (1.45, 1.75)  # rotate tasks need 60-180 deg; a quarter turn and a bit
 WRIST_YAW_RANGE = (-0.4, 3.4)
-SAFE_Z = 0.55  # TCP height from which the hand moves freely over the desk and blocks
 # the switch bar slides up the slanted panel along SWITCH_AXIS; OUT is the panel's normal
 SWITCH_AXIS = np.array([0.0, 0.5, 0.866])
 SWITCH_OUT = np.array([0.0, -0.866, 0.5])
@@ -44,6 +43,9 @@ SWITCH_X_OFFSET = (0.015, -0.03)  # where along the bar to push (on, off), from 
 # desk, so that the hand stays clear of the desk's front edge
 DRAWER_HOOK_EULER = (math.pi, -0.35, math.pi / 2)
 DRAWER_GAP = 0.04  # from the handle bar's middle to the middle of the gap behind it, +y
+DRAWER_HALF_DEPTH = 0.10  # from the drawer's middle to its front panel's inner face, -y
+DESK_FRONT_Y = -0.18  # the desk top's front edge
+DRAWER_RELEASE_Z = 0.39  # lowest TCP height that keeps the hand above the desk top
 
 
 # --- lift, rotate, push ----------------------------------------------------------------------------
@@ -92,7 +94,7 @@ def plan_push(ctx: ExpertContext, task: str) -> Skill:
     yield from set_gripper(ctx, False, min_steps=2)
     start = ctx.block_pos(block).copy()
     behind = np.array([-sign * 0.05, ctx.uniform(-0.005, 0.005), 0.005])
-    yield from move(ctx, start + behind + [0, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE)
+    yield from travel(ctx, start + behind + [0, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE)
     yield from move(ctx, start + behind, speed=SLOW, gripper=GRIPPER_CLOSE, tol=0.008)
     goal = start + behind + [sign * ctx.uniform(*PUSH_DIST), 0, 0]
     yield from move(ctx, goal, speed=SLOW * 1.3, gripper=GRIPPER_CLOSE, timeout=160)
@@ -128,8 +130,8 @@ def plan_drawer(ctx: ExpertContext, task: str) -> Skill:
     if task == "open_drawer":
         orn = np.array(DRAWER_HOOK_EULER) + [0.0, ctx.uniform(-0.05, 0.05), ctx.uniform(-0.1, 0.1)]
         gap = np.array([dx, DRAWER_GAP, -0.005])
-        yield from move(ctx, lambda: handle() + gap + [0, 0, 0.07], euler=orn, speed=cruise(ctx),
-                        gripper=GRIPPER_CLOSE, tol=0.012)
+        yield from travel(ctx, lambda: handle() + gap + [0, 0, 0.07], euler=orn, speed=cruise(ctx),
+                          gripper=GRIPPER_CLOSE, tol=0.012)
         yield from move(ctx, lambda: handle() + gap, euler=orn, speed=SLOW, gripper=GRIPPER_CLOSE,
                         tol=0.008, timeout=60)
         yield from move(ctx, handle() + gap + [0, -ctx.uniform(0.17, 0.2), 0], speed=SLOW * 1.3,
@@ -138,8 +140,8 @@ def plan_drawer(ctx: ExpertContext, task: str) -> Skill:
                         settle=False)
     else:
         front = np.array([dx, -0.035, 0.0])
-        yield from move(ctx, lambda: handle() + front + [0, -0.02, 0.06], speed=cruise(ctx),
-                        gripper=GRIPPER_CLOSE, tol=0.012)
+        yield from travel(ctx, lambda: handle() + front + [0, -0.02, 0.06], speed=cruise(ctx),
+                          gripper=GRIPPER_CLOSE, tol=0.012)
         yield from move(ctx, lambda: handle() + front, speed=SLOW, gripper=GRIPPER_CLOSE)
         yield from move(ctx, handle() + front + [0, ctx.uniform(0.17, 0.19), 0], speed=SLOW * 1.3,
                         gripper=GRIPPER_CLOSE, timeout=200)
@@ -157,7 +159,7 @@ def plan_button(ctx: ExpertContext, task: str) -> Skill:
     yield from set_gripper(ctx, False, min_steps=2)
     for _ in range(3):
         off = np.array([ctx.uniform(-0.008, 0.008), ctx.uniform(-0.008, 0.008), ctx.uniform(0.05, 0.07)])
-        yield from move(ctx, lambda o=off: button() + o, speed=cruise(ctx), gripper=GRIPPER_CLOSE, tol=0.012)
+        yield from travel(ctx, lambda o=off: button() + o, speed=cruise(ctx), gripper=GRIPPER_CLOSE, tol=0.012)
         yield from move(ctx, button() + off * [1, 1, 0] + [0, 0, -0.03], speed=SLOW, gripper=GRIPPER_CLOSE,
                         settle=False, timeout=60)
         yield from hold(ctx, 4, GRIPPER_CLOSE)
@@ -196,9 +198,10 @@ def plan_switch(ctx: ExpertContext, task: str) -> Skill:
 
 
 # --- place, stack, unstack, push into drawer ---------------------------------------------------
-def _place_at(ctx: ExpertContext, spot: Callable[[], np.ndarray], release_dz: float) -> Skill:
-    yield from move(ctx, lambda: spot() + [0, 0, 0.08], speed=cruise(ctx) * 0.8, gripper=GRIPPER_CLOSE,
-                    tol=0.012)
+def _place_at(ctx: ExpertContext, spot: Callable[[], np.ndarray], release_dz: float,
+              yaw: float | None = None) -> Skill:
+    yield from travel(ctx, lambda: spot() + [0, 0, 0.08], yaw, speed=cruise(ctx) * 0.8, gripper=GRIPPER_CLOSE,
+                      tol=0.012)
     yield from move(ctx, lambda: spot() + [0, 0, release_dz], speed=SLOW, gripper=GRIPPER_CLOSE, tol=0.008,
                     timeout=80)
     yield from release_and_retreat(ctx)
@@ -206,11 +209,23 @@ def _place_at(ctx: ExpertContext, spot: Callable[[], np.ndarray], release_dz: fl
     return True
 
 
+def _drawer_spot(ctx: ExpertContext) -> np.ndarray:
+    # After open_drawer the drawer may be open just past the oracle's 0.12 m: only its front part
+    # sticks out of the desk. Release the block (turned to lie along x, 4 cm deep in y) there,
+    # with the hand still above the desk top.
+    centre = ctx.landmarks()["drawer_center"]
+    front = centre[1] - DRAWER_HALF_DEPTH + 0.025
+    back = DESK_FRONT_Y - 0.025
+    y = min(back, max(front, centre[1])) if front <= back else 0.5 * (front + back)
+    return np.array([centre[0], y, max(centre[2] + 0.02, DRAWER_RELEASE_Z)])
+
+
 def plan_place(ctx: ExpertContext, task: str) -> Skill:
     """place_in_{slider,drawer}: carry the held block over the free slot / the drawer, release."""
     if task == "place_in_drawer":
-        off = np.array([ctx.uniform(-0.03, 0.03), ctx.uniform(-0.02, 0.02), 0.0])
-        return (yield from _place_at(ctx, lambda: ctx.landmarks()["drawer_center"] + off, 0.02))
+        off = np.array([ctx.uniform(-0.04, 0.04), ctx.uniform(-0.005, 0.005), 0.0])
+        yaw = float(np.clip(nearest_equivalent_yaw(0.0, float(ctx.ctrl.euler[2]), math.pi), *WRIST_YAW_RANGE))
+        return (yield from _place_at(ctx, lambda: _drawer_spot(ctx) + off, 0.0, yaw))
     # the door covers the slot on its own side: with the door left, the right slot is free
     key = "slot_right" if float(ctx.scene_obs[SLIDER]) > 0.14 else "slot_left"
     spot = ctx.landmarks()[key].copy()
@@ -237,7 +252,7 @@ def plan_unstack(ctx: ExpertContext, task: str) -> Skill:
     base = ctx.block_pos(top).copy()
     side = np.array([ctx.uniform(-0.02, 0.02), 0.09 if base[1] < -0.09 else -0.09, 0.0])
     yield from move(ctx, ctx.ctrl.pos + [0, 0, 0.06], speed=SLOW * 1.5, gripper=GRIPPER_CLOSE, settle=False)
-    yield from move(ctx, base + side + [0, 0, 0.02], speed=SLOW * 1.5, gripper=GRIPPER_CLOSE)
+    yield from travel(ctx, base + side + [0, 0, 0.02], speed=SLOW * 1.5, gripper=GRIPPER_CLOSE)
     yield from move(ctx, base + side - [0, 0, BLOCK_HEIGHT - 0.004], speed=SLOW, gripper=GRIPPER_CLOSE,
                     timeout=60)
     yield from release_and_retreat(ctx)
@@ -255,7 +270,7 @@ def plan_push_into_drawer(ctx: ExpertContext, task: str) -> Skill:
     direction = np.append(goal_xy - start[:2], 0.0)
     direction /= max(float(np.linalg.norm(direction)), 1e-6)
     behind = -direction * 0.05 + [0, 0, 0.005]
-    yield from move(ctx, start + behind + [0, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE)
+    yield from travel(ctx, start + behind + [0, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE)
     yield from move(ctx, start + behind, speed=SLOW, gripper=GRIPPER_CLOSE)
     yield from move(ctx, start + direction * 0.25 + [0, 0, 0.005], speed=SLOW * 1.3, gripper=GRIPPER_CLOSE,
                     timeout=200)

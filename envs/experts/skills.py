@@ -160,3 +160,33 @@ def set_gripper(ctx: ExpertContext, open_: bool, *, min_steps: int = 4, timeout:
         if i + 1 >= min_steps and still >= 2:
             return True
     return False
+
+
+SAFE_Z = 0.55  # TCP height from which the hand (and a held block) passes over the desk's blocks
+
+
+def travel(
+    ctx: ExpertContext,
+    goal: Vec,
+    yaw: float | Callable[[], float] | None = None,
+    *,
+    euler: np.ndarray | None = None,
+    speed: float = 0.012,
+    gripper: float = GRIPPER_OPEN,
+    tol: float = 0.01,
+    timeout: int = 150,
+) -> Skill:
+    """Go to ``goal`` over the top: rise to :data:`SAFE_Z`, cross at that height, descend.
+
+    Short hops (< 6 cm sideways) and goals high enough go straight; the arc keeps the hand and a
+    held block clear of the desk edge, the blocks and the drawer front on the way.
+    """
+    g0 = _value(goal)
+    far = float(np.linalg.norm(g0[:2] - ctx.ctrl.pos[:2])) > 0.06
+    if far and ctx.ctrl.pos[2] < SAFE_Z - 0.005:
+        up = np.array([ctx.ctrl.pos[0], ctx.ctrl.pos[1], SAFE_Z])
+        yield from move(ctx, up, yaw, euler=euler, speed=speed, gripper=gripper, settle=False, timeout=60)
+    if far and g0[2] < SAFE_Z:
+        over = lambda: np.append(_value(goal)[:2], SAFE_Z)  # noqa: E731
+        yield from move(ctx, over, yaw, euler=euler, speed=speed, gripper=gripper, settle=False, timeout=timeout)
+    return (yield from move(ctx, goal, yaw, euler=euler, speed=speed, gripper=gripper, tol=tol, timeout=timeout))

@@ -330,7 +330,9 @@ class PlayTableEnv(gym.Env):
             else:
                 conditions = symbolic.initial_conditions()
                 state = conditions[int(rng.integers(len(conditions)))]
-            cond_robot, scene_obs, grasped = symbolic.scene_from_condition(state, rng)
+            # a given condition gets CALVIN's fixed per-condition layout; sampled states use the env's rng
+            layout_rng = None if condition is not None else rng
+            cond_robot, scene_obs, grasped = symbolic.scene_from_condition(state, layout_rng)
             if robot_obs is None:
                 robot_obs = cond_robot
         if robot_obs is None:

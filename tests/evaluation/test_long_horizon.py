@@ -181,5 +181,6 @@ def test_expert_completes_subtasks_and_does_not_leak_between_chains(tmp_path: Pa
     assert one["chain_sr"]["1"] > 0
     two = evaluate_long_horizon(ExpertPolicyFactory(seed=0), ENV, num_sequences=4, out_dir=tmp_path / "w2",
                                 workers=2, progress=False, n_boot=10)
+    assert two["avg_seq_len"] == one["avg_seq_len"]
     # a stateful policy must not carry anything from one chain into the next
     assert [_comparable(r) for r in _records(tmp_path / "w1")] == [_comparable(r) for r in _records(tmp_path / "w2")]

@@ -292,3 +292,25 @@ def test_act_runs_in_eval_mode_without_grad(text_encoder: TextEncoder) -> None:
     np.testing.assert_array_equal(runs[0], runs[2])
     assert policy.model.training
     assert all(p.grad is None for p in policy.model.parameters())
+
+
+def test_default_config_at_calvin_image_sizes(text_encoder: TextEncoder) -> None:
+    """The shipped defaults: real segmentation model, 200x200 static and 84x84 wrist images."""
+    from envs.constants import GRIPPER_SIZE, NEUTRAL_ROBOT_OBS, STATIC_SIZE
+
+    torch.manual_seed(0)
+    policy = VLAPolicy.create(SegmentationModel(backend="torchvision"), text_encoder=text_encoder)
+    c = policy.config
+    assert (c.static_size, c.gripper_size) == (STATIC_SIZE, GRIPPER_SIZE)
+    assert c.num_image_tokens == policy.image_tokens(
+        np.zeros((1, STATIC_SIZE, STATIC_SIZE, 3), np.uint8), np.zeros((1, GRIPPER_SIZE, GRIPPER_SIZE, 3), np.uint8)
+    ).shape[1]
+    rng = np.random.default_rng(0)
+    obs = {RGB_STATIC: rng.integers(0, 256, (STATIC_SIZE, STATIC_SIZE, 3), dtype=np.uint8),
+           RGB_GRIPPER: rng.integers(0, 256, (GRIPPER_SIZE, GRIPPER_SIZE, 3), dtype=np.uint8),
+           ROBOT_OBS: np.asarray(NEUTRAL_ROBOT_OBS, dtype=np.float32)}
+    actions = [policy.act(obs, "open the drawer") for _ in range(c.n_action_steps + 1)]
+    assert policy.encoder_passes == 2
+    assert all(a.shape == (7,) and a.dtype == np.float32 and abs(a[6]) == 1.0 for a in actions)
+    with pytest.raises(ValueError, match=r"rgb_gripper: expected shape \(84, 84, 3\)"):
+        policy.act({**obs, RGB_GRIPPER: obs[RGB_STATIC]}, "open the drawer")

@@ -138,7 +138,7 @@ class MultiHeadAttention(nn.Module):
 
 
 class MLP(nn.Module):
-    """Position-wise feed-forward: C -> ratio*C -> C with GELU and dropout."""
+    """Position-wise feed-forward: C -> ratio*C -> C with GELU (tanh form, as GPT-2) and dropout."""
 
     def __init__(self, d_model: int, ratio: int = 4, dropout: float = 0.0) -> None:
         super().__init__()
@@ -147,4 +147,4 @@ class MLP(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.proj(F.gelu(self.fc(x))))  # (B, T, C)
+        return self.drop(self.proj(F.gelu(self.fc(x), approximate="tanh")))  # (B, T, C)

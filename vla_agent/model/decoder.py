@@ -105,8 +105,7 @@ class Decoder(nn.Module):
         Returns:
             (B, V) logits for the next target.
         """
-        pos = torch.full((1,), position, dtype=torch.long, device=tokens.device)  # (1,)
-        x = self.tok_emb(tokens) + self.pos_emb(pos)  # (B, 1, C)
+        x = self.tok_emb(tokens) + self.pos_emb.weight[position]  # (B, 1, C)
         for block, cache, kv in zip(self.blocks, caches, memory_kv, strict=True):
             x = block(x, None, memory_mask, cache=cache, memory_kv=kv)  # (B, 1, C)
         return self.head(self.ln_f(x))[:, -1]  # (B, V)

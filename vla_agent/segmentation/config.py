@@ -43,7 +43,7 @@ class SegmentationConfig:
     token_grid: int = 5
     score_threshold: float = 0.5
     detections_per_image: int = 10
-    mask_resolution: int = 14
+    mask_resolution: int = 21
     instance_mode: str = "single"
     num_classes: int = 1
 

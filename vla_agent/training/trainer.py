@@ -289,6 +289,7 @@ class Trainer:
             "model": self.policy.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(), "rng": rngs, "world_size": self.info.world_size,
             "best_val_loss": self.best_val_loss, "config": self.cfg.to_dict(),
+            "log_window": {"sums": dict(self.window), "steps": self.window_steps},
             "vla_config": self.policy.config.to_dict(), "normalizer": self.policy.normalizer.to_dict(),
             "versions": versions(),
         }
@@ -320,6 +321,9 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.batch_in_epoch = int(state["batch_in_epoch"])
         self.best_val_loss = float(state.get("best_val_loss", math.inf))
+        log_window = state.get("log_window", {})
+        self.window = defaultdict(float, log_window.get("sums", {}))
+        self.window_steps = int(log_window.get("steps", 0))
         rngs = state["rng"]
         if int(state.get("world_size", 1)) == self.info.world_size and len(rngs) == self.info.world_size:
             ckpt.restore_rng_state(rngs[self.info.rank])
@@ -351,11 +355,22 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, cfg.warmup_steps, cfg.max_steps, cfg.min_lr_ratio)
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.best_val_loss = math.inf
+        # running sums of the training losses since the last metrics row (kept in checkpoints, so a
+        # resumed run writes the same rows as a straight one)
+        self.window: dict[str, float] = defaultdict(float)
+        self.window_steps = 0
         # every rank draws its own dropout masks; weights start identical (VLAConfig.seed) and DDP
         # broadcasts rank 0's anyway
         seed_everything(cfg.seed + self.info.rank)
         if resume_from:
             self._restore(resume_from)
+        self._log(f"[train] {len(self.train_set)} training samples ({self.train_index.num_windows} windows), "
+                  f"{len(self.val_set) if self.val_set else 0} validation; "
+                  f"{model.num_parameters() / 1e6:.2f} M parameters; {self.info.world_size} process(es) on "
+                  f"{self.device}; feature cache {'on' if cfg.feature_cache else 'off'}")
+        if cfg.warmup_steps >= cfg.max_steps:
+            self._log(f"[train] warning: warmup_steps={cfg.warmup_steps} >= max_steps={cfg.max_steps}; the "
+                      "learning rate never reaches --lr")
         ddp: torch.nn.Module = model
         if self.info.distributed:
             ddp = torch.nn.parallel.DistributedDataParallel(
@@ -374,8 +389,7 @@ class Trainer:
         stop = min(cfg.max_steps, cfg.stop_at_step or cfg.max_steps)
         bar = tqdm(total=cfg.max_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True,
                    disable=not (self.is_main and cfg.progress))
-        window: dict[str, float] = defaultdict(float)
-        window_steps, window_t0 = 0, time.perf_counter()
+        window_t0, timed_steps = time.perf_counter(), 0  # throughput counts this process's steps only
         last_train_loss = math.nan
         rate = 0.0
         per_step = cfg.batch_size * w
@@ -400,27 +414,29 @@ class Trainer:
                     self.step += 1
                     self.batch_in_epoch += 1
                     for k in LOSS_KEYS:
-                        window[k] += float(logs.get(k, 0.0))
-                    window["grad_norm"] += float(gnorm)
-                    window_steps += 1
+                        self.window[k] += float(logs.get(k, 0.0))
+                    self.window["grad_norm"] += float(gnorm)
+                    self.window_steps += 1
+                    timed_steps += 1
                     now = time.perf_counter()
                     inst = per_step / max(now - t_step, 1e-9)
                     rate = inst if rate == 0.0 else 0.9 * rate + 0.1 * inst
                     t_step = now
                     bar.update(1)
                     bar.set_postfix(loss=f"{logs['loss']:.3f}", samples_s=f"{rate:.1f}", refresh=False)
-                    if self.step % cfg.log_every == 0 or self.step == stop:
-                        vals = torch.tensor([window[k] / window_steps for k in (*LOSS_KEYS, "grad_norm")],
+                    if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                        n = self.window_steps
+                        vals = torch.tensor([self.window[k] / n for k in (*LOSS_KEYS, "grad_norm")],
                                             dtype=torch.float64)
                         vals = D.all_reduce_mean(vals.to(self.device), self.info).cpu()
                         row = dict(zip((*LOSS_KEYS, "grad_norm"), vals.tolist(), strict=True))
                         row["lr"] = self.scheduler.get_last_lr()[0]
-                        row["samples_per_s"] = per_step * window_steps / max(now - window_t0, 1e-9)
+                        row["samples_per_s"] = per_step * min(n, timed_steps) / max(now - window_t0, 1e-9)
                         last_train_loss = row["loss"]
                         if logger:
                             logger.log(self.step, "train", row, epoch=self.epoch)
-                        window.clear()
-                        window_steps, window_t0 = 0, time.perf_counter()
+                        self.window.clear()
+                        self.window_steps, timed_steps, window_t0 = 0, 0, time.perf_counter()
                     if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.max_steps:
                         self._validate(logger)
                     if self.step % cfg.checkpoint_every == 0 and self.step < stop:
