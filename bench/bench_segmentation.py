@@ -42,9 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--no-augment", action="store_true")
-    ap.add_argument(
-        "--quick", action="store_true", help="tiny sizes: 24 train / 8 test pairs, 64 px, 30 steps"
-    )
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: 24 train / 8 test pairs, 64 px, 30 steps")
     args = ap.parse_args(argv)
     if args.quick:
         args.train_n, args.test_n, args.render_size, args.image_size = 24, 8, 96, 64
@@ -78,7 +76,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     out = Path(args.out)
     print("args:", json.dumps(vars(args)))
-    print(f"versions: python {platform.python_version()} torch {torch.__version__} numpy {np.__version__}")
+    import torchvision
+
+    print(
+        f"versions: python {platform.python_version()} torch {torch.__version__} "
+        f"torchvision {torchvision.__version__} numpy {np.__version__}"
+    )
     train_dir = args.train_data or str(out / "train")
     test_dir = args.test_data or str(out / "test")
     t = time.time()

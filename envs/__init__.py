@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from gymnasium.envs.registration import register, registry
 
+from envs.calvin import CALVIN_ENV_ID, register_calvin_env
 from envs.constants import TASK_NAMES
 from envs.state import BlockInfo, SceneInfo
 from envs.tasks import TaskOracle
@@ -22,6 +23,7 @@ PLAY_TABLE_ID = "vla_agent/PlayTable-v0"
 
 if PLAY_TABLE_ID not in registry:
     register(id=PLAY_TABLE_ID, entry_point="envs.play_table.env:PlayTableEnv")
+register_calvin_env()  # vla_agent/Calvin-v0: calvin_env itself is imported only when the env is built
 
 
 def __getattr__(name: str) -> Any:
@@ -33,4 +35,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'envs' has no attribute {name!r}")
 
 
-__all__ = ["PLAY_TABLE_ID", "TASK_NAMES", "BlockInfo", "PlayTableEnv", "SceneInfo", "TaskOracle"]
+__all__ = ["CALVIN_ENV_ID", "PLAY_TABLE_ID", "TASK_NAMES", "BlockInfo", "PlayTableEnv", "SceneInfo", "TaskOracle"]

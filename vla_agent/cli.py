@@ -17,6 +17,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluation.cli", "CALVIN long-horizon (chains of 5) or single-task evaluation"),
     "generate-data": ("vla_agent.commands.generate_data",
                       "record scripted-expert demonstrations in CALVIN's dataset format (+ RoboSeg renders)"),
+    "train": ("vla_agent.commands.train", "behaviour cloning of the VLA policy on CALVIN-format data"),
+    "train-segmentation": ("vla_agent.commands.train_segmentation",
+                           "train the robot-arm Mask R-CNN on RoboSeg-format renders"),
 }
 
 

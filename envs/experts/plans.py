@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from envs.constants import BLOCK_HEIGHT, BLOCK_NAMES, GRIPPER_CLOSE, LED, SLIDER, TASK_NAMES
+from envs.constants import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_SIZES, GRIPPER_CLOSE, LED, SLIDER, TASK_NAMES
 from envs.experts.blocks import (
     SHELF_X,
     SLOW,
@@ -45,6 +45,8 @@ DRAWER_HOOK_EULER = (math.pi, -0.35, math.pi / 2)
 DRAWER_GAP = 0.04  # from the handle bar's middle to the middle of the gap behind it, +y
 DRAWER_HALF_DEPTH = 0.10  # from the drawer's middle to its front panel's inner face, -y
 DESK_FRONT_Y = -0.18  # the desk top's front edge
+DOOR_X = (-0.1, 0.18)  # world x the sliding door spans when its joint is 0 (it moves towards -x)
+SLIDER_MAX = 0.28  # the door's joint range is 0 .. 0.28 m
 DRAWER_RELEASE_Z = 0.39  # lowest TCP height that keeps the hand above the desk top
 
 
@@ -52,6 +54,11 @@ DRAWER_RELEASE_Z = 0.39  # lowest TCP height that keeps the hand above the desk 
 def plan_lift(ctx: ExpertContext, task: str) -> Skill:
     """lift_<c>_block_{table,slider,drawer}: grasp from above, raise ~12 cm and hold."""
     block = block_of(task)
+    if task.endswith("_slider"):
+        g = ctx.ctrl.gripper
+        yield from clear_door(ctx, float(ctx.block_pos(block)[0]))
+        if ctx.ctrl.gripper != g:
+            yield from set_gripper(ctx, True, min_steps=2)
     if not (yield from grasp_block(ctx, block)):
         return False
     top = ctx.ctrl.pos + [ctx.uniform(-0.01, 0.01), -ctx.uniform(0.0, 0.03), ctx.uniform(0.10, 0.14)]
@@ -105,20 +112,47 @@ def plan_push(ctx: ExpertContext, task: str) -> Skill:
 
 
 # --- doors ---------------------------------------------------------------------------------------
+def _push_door(ctx: ExpertContext, sign: float, dist: float) -> Skill:
+    # closed fingers beside the door's handle, then slide the door along x by `dist`; a block in
+    # the hand pushes the handle's upper end instead (the block hangs beside it)
+    handle = lambda: ctx.landmarks()["slider_handle"]  # noqa: E731
+    if held_block(ctx) is not None:
+        behind = np.array([-sign * 0.045, 0.0, 0.0]) + SWITCH_AXIS * 0.055
+    else:
+        behind = np.array([-sign * 0.03, 0.0, ctx.uniform(-0.01, 0.01)])
+    g = ctx.ctrl.gripper
+    yield from travel(ctx, lambda: handle() + behind + [0, -0.02, 0.06], speed=cruise(ctx), gripper=g, tol=0.012)
+    yield from move(ctx, lambda: handle() + behind, speed=SLOW, gripper=g)
+    yield from move(ctx, handle() + behind + [sign * dist, 0, 0], speed=SLOW * 1.5, gripper=g, timeout=200)
+    yield from move(ctx, ctx.ctrl.pos + [0, -0.05, 0.06], speed=cruise(ctx), gripper=g, settle=False)
+    return True
+
+
 def plan_slider(ctx: ExpertContext, task: str) -> Skill:
     """move_slider_{left,right}: closed fingers against the door's handle, slide it along x."""
     sign = -1.0 if task.endswith("left") else 1.0  # left = towards -x (the joint increases)
     yield from set_gripper(ctx, False, min_steps=2)
-    handle = lambda: ctx.landmarks()["slider_handle"]  # noqa: E731
-    behind = np.array([-sign * 0.03, 0.0, ctx.uniform(-0.01, 0.01)])
-    yield from move(ctx, lambda: handle() + behind + [0, -0.02, 0.06], speed=cruise(ctx),
-                    gripper=GRIPPER_CLOSE, tol=0.012)
-    yield from move(ctx, lambda: handle() + behind, speed=SLOW, gripper=GRIPPER_CLOSE)
-    yield from move(ctx, handle() + behind + [sign * ctx.uniform(0.2, 0.23), 0, 0], speed=SLOW * 1.5,
-                    gripper=GRIPPER_CLOSE, timeout=200)
-    yield from move(ctx, ctx.ctrl.pos + [0, -0.05, 0.06], speed=cruise(ctx), gripper=GRIPPER_CLOSE,
-                    settle=False)
+    yield from _push_door(ctx, sign, ctx.uniform(0.2, 0.23))
     yield from hold(ctx, 30, GRIPPER_CLOSE)
+    return True
+
+
+def clear_door(ctx: ExpertContext, slot_x: float) -> Skill:
+    """Slide the door fully away when it half covers the shelf slot at ``slot_x``.
+
+    A door moved just past the oracle's 0.15 m (the previous subtask ends right there) still
+    overhangs the slot the hand must reach into; a person would push it the rest of the way.
+    """
+    q = float(ctx.scene_obs[SLIDER])
+    reach = hand_reach_x(math.pi / 2)
+    if slot_x > DOOR_X[0]:  # right slot: the door must sit left of it
+        need = DOOR_X[1] - slot_x + reach
+        if 0.1 < q < need:
+            yield from _push_door(ctx, -1.0, min(SLIDER_MAX, need + 0.03) - q + 0.01)
+    else:
+        need = DOOR_X[0] - slot_x - reach
+        if need < q < 0.18:
+            yield from _push_door(ctx, 1.0, q - max(0.0, need - 0.03) + 0.01)
     return True
 
 
@@ -209,13 +243,16 @@ def _place_at(ctx: ExpertContext, spot: Callable[[], np.ndarray], release_dz: fl
     return True
 
 
-def _drawer_spot(ctx: ExpertContext) -> np.ndarray:
-    # After open_drawer the drawer may be open just past the oracle's 0.12 m: only its front part
-    # sticks out of the desk. Release the block (turned to lie along x, 4 cm deep in y) there,
-    # with the hand still above the desk top.
+def _drawer_spot(ctx: ExpertContext, half_depth: float = 0.02) -> np.ndarray:
+    """Where a block (``half_depth`` m deep in y) drops into the drawer's part in front of the desk.
+
+    After open_drawer the drawer may be open just past the oracle's 0.12 m, so that only its
+    front part sticks out of the desk; the release stays high enough for the hand to clear the
+    desk top.
+    """
     centre = ctx.landmarks()["drawer_center"]
-    front = centre[1] - DRAWER_HALF_DEPTH + 0.025
-    back = DESK_FRONT_Y - 0.025
+    front = centre[1] - DRAWER_HALF_DEPTH + half_depth + 0.006
+    back = DESK_FRONT_Y - half_depth - 0.006
     y = min(back, max(front, centre[1])) if front <= back else 0.5 * (front + back)
     return np.array([centre[0], y, max(centre[2] + 0.02, DRAWER_RELEASE_Z)])
 
@@ -223,15 +260,48 @@ def _drawer_spot(ctx: ExpertContext) -> np.ndarray:
 def plan_place(ctx: ExpertContext, task: str) -> Skill:
     """place_in_{slider,drawer}: carry the held block over the free slot / the drawer, release."""
     if task == "place_in_drawer":
-        off = np.array([ctx.uniform(-0.04, 0.04), ctx.uniform(-0.005, 0.005), 0.0])
-        yaw = float(np.clip(nearest_equivalent_yaw(0.0, float(ctx.ctrl.euler[2]), math.pi), *WRIST_YAW_RANGE))
-        return (yield from _place_at(ctx, lambda: _drawer_spot(ctx) + off, 0.0, yaw))
-    # the door covers the slot on its own side: with the door left, the right slot is free
+        # the block goes in lengthwise along y, so that a later grasp (hand along x) stays clear of
+        # the desk edge
+        held = held_block(ctx)
+        half = 0.5 * BLOCK_SIZES[held][0] if held is not None else 0.02
+        off = np.array([ctx.uniform(-0.04, 0.04), 0.0, 0.0])
+        yaw = float(np.clip(nearest_equivalent_yaw(math.pi / 2, float(ctx.ctrl.euler[2]), math.pi),
+                            *WRIST_YAW_RANGE))
+        return (yield from _place_at(ctx, lambda: _drawer_spot(ctx, half) + off, 0.0, yaw))
     key = "slot_right" if float(ctx.scene_obs[SLIDER]) > 0.14 else "slot_left"
-    spot = ctx.landmarks()[key].copy()
-    reach = hand_reach_x(float(ctx.ctrl.euler[2])) + 0.004  # keep the hand off the walls
-    spot[0] = float(np.clip(spot[0] + ctx.uniform(-0.01, 0.01), SHELF_X[0] + reach, SHELF_X[1] - reach))
+    yield from clear_door(ctx, float(ctx.landmarks()[key][0]))
+    spot = _shelf_spot(ctx)
     return (yield from _place_at(ctx, lambda: spot, 0.012))
+
+
+def _shelf_spot(ctx: ExpertContext) -> np.ndarray:
+    """Where to set the held block down in the shelf: beside the door, away from other blocks.
+
+    The door covers the slot on its own side, so the free slot is the other one; when another
+    block already stands there the block goes beside it, within the stretch of shelf the hand
+    can reach between the door and the cabinet walls.
+    """
+    lm = ctx.landmarks()
+    door = float(ctx.scene_obs[SLIDER])
+    key = "slot_right" if door > 0.14 else "slot_left"
+    slot = lm[key].copy()
+    reach = hand_reach_x(float(ctx.ctrl.euler[2])) + 0.004
+    door_lo, door_hi = DOOR_X[0] - door, DOOR_X[1] - door  # world x the door spans
+    lo, hi = SHELF_X[0] + reach, SHELF_X[1] - reach
+    if door_hi < slot[0]:
+        lo = max(lo, door_hi + reach)
+    else:
+        hi = min(hi, door_lo - reach)
+    held = held_block(ctx)
+    others = [ctx.block_pos(b)[0] for b in BLOCK_NAMES if b != held and abs(ctx.block_pos(b)[1] - slot[1]) < 0.06]
+    xs = np.linspace(lo, hi, 25) if hi > lo else np.array([0.5 * (lo + hi)])
+
+    def score(x: float) -> float:
+        gap = min([abs(x - o) for o in others], default=1.0)
+        return min(gap, 0.09) - 0.05 * abs(x - slot[0])
+
+    slot[0] = float(max(xs, key=score)) + ctx.uniform(-0.004, 0.004)
+    return slot
 
 
 def plan_stack(ctx: ExpertContext, task: str) -> Skill:
@@ -263,7 +333,7 @@ def plan_unstack(ctx: ExpertContext, task: str) -> Skill:
 def plan_push_into_drawer(ctx: ExpertContext, task: str) -> Skill:
     """push_into_drawer: push the desk block towards the open drawer, off the desk's front edge."""
     desk = [b for b in BLOCK_NAMES if on_desk(ctx, b)] or list(BLOCK_NAMES)
-    goal_xy = ctx.landmarks()["drawer_center"][:2]
+    goal_xy = _drawer_spot(ctx, 0.02)[:2]
     block = min(desk, key=lambda b: float(np.linalg.norm(ctx.block_pos(b)[:2] - goal_xy)))
     yield from set_gripper(ctx, False, min_steps=2)
     start = ctx.block_pos(block).copy()
@@ -272,8 +342,8 @@ def plan_push_into_drawer(ctx: ExpertContext, task: str) -> Skill:
     behind = -direction * 0.05 + [0, 0, 0.005]
     yield from travel(ctx, start + behind + [0, 0, 0.08], speed=cruise(ctx), gripper=GRIPPER_CLOSE)
     yield from move(ctx, start + behind, speed=SLOW, gripper=GRIPPER_CLOSE)
-    yield from move(ctx, start + direction * 0.25 + [0, 0, 0.005], speed=SLOW * 1.3, gripper=GRIPPER_CLOSE,
-                    timeout=200)
+    end = np.append(goal_xy, start[2] + 0.005) - direction * 0.03  # the block's centre ends over the spot
+    yield from move(ctx, end, speed=SLOW * 1.3, gripper=GRIPPER_CLOSE, timeout=200)
     yield from move(ctx, ctx.ctrl.pos + [0, 0, 0.1], speed=cruise(ctx), gripper=GRIPPER_CLOSE, settle=False)
     yield from hold(ctx, 60, GRIPPER_CLOSE)
     return True

@@ -163,6 +163,7 @@ def set_gripper(ctx: ExpertContext, open_: bool, *, min_steps: int = 4, timeout:
 
 
 SAFE_Z = 0.55  # TCP height from which the hand (and a held block) passes over the desk's blocks
+SHELF_LANE_Y = -0.06  # y of the lane in front of the cabinet, used to enter and leave the shelf
 
 
 def travel(
@@ -179,14 +180,21 @@ def travel(
     """Go to ``goal`` over the top: rise to :data:`SAFE_Z`, cross at that height, descend.
 
     Short hops (< 6 cm sideways) and goals high enough go straight; the arc keeps the hand and a
-    held block clear of the desk edge, the blocks and the drawer front on the way.
+    held block clear of the desk edge, the blocks and the drawer front on the way. The shelf
+    behind the sliding door is entered and left straight along y, through a lane in front of the
+    cabinet, so that the hand never sweeps across the door or its handle.
     """
     g0 = _value(goal)
     far = float(np.linalg.norm(g0[:2] - ctx.ctrl.pos[:2])) > 0.06
+    kw = {"euler": euler, "speed": speed, "gripper": gripper, "settle": False}
+    if far and ctx.ctrl.pos[1] > SHELF_LANE_Y + 0.02 and abs(g0[0] - ctx.ctrl.pos[0]) > 0.03:
+        yield from move(ctx, [ctx.ctrl.pos[0], ctx.ctrl.pos[1], max(SAFE_Z, ctx.ctrl.pos[2])], yaw, timeout=60, **kw)
+        yield from move(ctx, [ctx.ctrl.pos[0], SHELF_LANE_Y, ctx.ctrl.pos[2]], yaw, timeout=80, **kw)
     if far and ctx.ctrl.pos[2] < SAFE_Z - 0.005:
-        up = np.array([ctx.ctrl.pos[0], ctx.ctrl.pos[1], SAFE_Z])
-        yield from move(ctx, up, yaw, euler=euler, speed=speed, gripper=gripper, settle=False, timeout=60)
+        yield from move(ctx, [ctx.ctrl.pos[0], ctx.ctrl.pos[1], SAFE_Z], yaw, timeout=60, **kw)
+    if far and g0[1] > SHELF_LANE_Y + 0.02 and abs(g0[0] - ctx.ctrl.pos[0]) > 0.03:
+        z = max(SAFE_Z, float(g0[2]))
+        yield from move(ctx, lambda: [_value(goal)[0], SHELF_LANE_Y, z], yaw, timeout=timeout, **kw)
     if far and g0[2] < SAFE_Z:
-        over = lambda: np.append(_value(goal)[:2], SAFE_Z)  # noqa: E731
-        yield from move(ctx, over, yaw, euler=euler, speed=speed, gripper=gripper, settle=False, timeout=timeout)
+        yield from move(ctx, lambda: np.append(_value(goal)[:2], SAFE_Z), yaw, timeout=timeout, **kw)
     return (yield from move(ctx, goal, yaw, euler=euler, speed=speed, gripper=gripper, tol=tol, timeout=timeout))

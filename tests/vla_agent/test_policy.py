@@ -314,3 +314,19 @@ def test_default_config_at_calvin_image_sizes(text_encoder: TextEncoder) -> None
     assert all(a.shape == (7,) and a.dtype == np.float32 and abs(a[6]) == 1.0 for a in actions)
     with pytest.raises(ValueError, match=r"rgb_gripper: expected shape \(84, 84, 3\)"):
         policy.act({**obs, RGB_GRIPPER: obs[RGB_STATIC]}, "open the drawer")
+
+
+def test_named_default_checkpoint(text_encoder: TextEncoder) -> None:
+    from vla_agent.pretrained import has_default_checkpoint
+
+    if not has_default_checkpoint():
+        with pytest.raises(FileNotFoundError, match="'default': not installed"):
+            VLAPolicy.from_pretrained("default")
+        return
+    policy = VLAPolicy.from_pretrained("default", text_encoder=text_encoder)
+    from envs.constants import GRIPPER_SIZE, NEUTRAL_ROBOT_OBS, STATIC_SIZE
+
+    obs = {RGB_STATIC: np.zeros((STATIC_SIZE, STATIC_SIZE, 3), np.uint8),
+           RGB_GRIPPER: np.zeros((GRIPPER_SIZE, GRIPPER_SIZE, 3), np.uint8),
+           ROBOT_OBS: np.asarray(NEUTRAL_ROBOT_OBS, dtype=np.float32)}
+    assert policy.act(obs, "open the drawer").shape == (7,)

@@ -91,9 +91,7 @@ def test_save_load_round_trip_identical_outputs(trained: tuple, data_dir: Path, 
     )
     torch.testing.assert_close(plain.features(image), seg.features(image), rtol=0, atol=0)
     torch.save({"model": seg.backend.model.state_dict(), "iteration": 3}, tmp_path / "ck.pth")
-    ck = SegmentationModel(
-        weight_file=tmp_path / "ck.pth", backend="torchvision", image_size=SIZE, score_threshold=0.0
-    )
+    ck = SegmentationModel(weight_file=tmp_path / "ck.pth", backend="torchvision", image_size=SIZE, score_threshold=0.0)
     np.testing.assert_array_equal(ck.predict(image).masks, a.masks)
 
 
@@ -109,12 +107,8 @@ def test_resume_continues_exactly(data_dir: Path, tmp_path: Path) -> None:
     resumed = SegmentationModel(backend="torchvision", image_size=SIZE)
     r_res = resumed.fine_tune(data_dir, tmp_path / "part", iterations=4, **kw)
     assert r_res["iterations"] == 4 and len(r_res["history"]) == 4
-    np.testing.assert_allclose(
-        [h["loss"] for h in r_res["history"]], [h["loss"] for h in r_full["history"]], rtol=1e-4
-    )
-    for (k, v), w in zip(
-        full.backend.state_dict().items(), resumed.backend.state_dict().values(), strict=True
-    ):
+    np.testing.assert_allclose([h["loss"] for h in r_res["history"]], [h["loss"] for h in r_full["history"]], rtol=1e-4)
+    for (k, v), w in zip(full.backend.state_dict().items(), resumed.backend.state_dict().values(), strict=True):
         torch.testing.assert_close(v, w, rtol=1e-4, atol=1e-5, msg=k)
 
 
@@ -157,9 +151,7 @@ def test_backend_selection() -> None:
     else:
         assert resolve_backend("auto") == "torchvision"
         assert SegmentationModel(backend="auto", image_size=SIZE).config.backend == "torchvision"
-        with pytest.raises(
-            ImportError, match=r"pip install 'git\+https://github.com/facebookresearch/detectron2.git'"
-        ):
+        with pytest.raises(ImportError, match=r"pip install 'git\+https://github.com/facebookresearch/detectron2.git'"):
             SegmentationModel(backend="detectron2")
 
 

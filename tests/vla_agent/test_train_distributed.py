@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 
+from vla_agent.training.metrics import read_metrics
 from vla_agent.training.synthetic import write_synthetic_dataset
 
 SCRIPT = textwrap.dedent("""
@@ -61,3 +62,9 @@ def test_torchrun_two_processes_stay_in_sync(tmp_path) -> None:
     assert first[0] == first[1] != straight[0]
     resumed = torchrun({**args, "resume": True})
     assert resumed == straight
+
+    def rows(run) -> list[tuple]:  # all metrics but the wall-clock throughput
+        return [(r["step"], r["split"], r["loss"], r["grad_norm"], r["lr"])
+                for r in read_metrics(str(run / "metrics.csv"))]
+
+    assert rows(out) == rows(tmp_path / "run2") and len(rows(out)) == 5  # train 2, 4, 6 + val 3, 6

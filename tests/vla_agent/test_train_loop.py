@@ -58,9 +58,12 @@ def test_resume_equals_a_straight_run(env) -> None:
     for sa, sb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True):
         assert torch.equal(sa["exp_avg_sq"], sb["exp_avg_sq"])
     assert a["scheduler"]["last_epoch"] == b["scheduler"]["last_epoch"] == 12
-    val = lambda run: [(r["step"], r["loss"]) for r in read_metrics(os.path.join(run, "metrics.csv"))  # noqa: E731
-                       if r["split"] == "val"]
-    assert val(straight.run_dir) == val(second.run_dir) and len(val(straight.run_dir)) == 3
+    def rows(run: str) -> list[tuple]:  # every metric but the wall-clock throughput
+        return [(r["step"], r["split"], r["loss"], r["action_loss"], r["plan_loss"], r["lr"], r["grad_norm"])
+                for r in read_metrics(os.path.join(run, "metrics.csv"))]
+
+    assert rows(straight.run_dir) == rows(second.run_dir)
+    assert [r[:2] for r in rows(straight.run_dir)].count(("12", "val")) == 1 and len(rows(straight.run_dir)) == 9
     # the run's final policy loads and holds the trained weights
     policy = VLAPolicy.from_pretrained(straight.policy_dir)
     assert parameter_digest(policy.model) == straight.parameter_digest
@@ -91,6 +94,12 @@ def test_run_folder_holds_config_metrics_plot_and_best_policy(env) -> None:
     # the normalisation statistics of the data travel with the policy
     stats = VLAPolicy.from_pretrained(r.policy_dir).normalizer
     assert not np.allclose(stats.std, 1.0)
+    # a saved policy is a starting point for more training
+    tuned = train(config(env, "finetune", max_steps=2, eval_every=0, model={}, init_policy=r.policy_dir))
+    assert tuned.parameter_digest != r.parameter_digest
+    assert VLAPolicy.from_pretrained(tuned.policy_dir).config == VLAPolicy.from_pretrained(r.policy_dir).config
+    with pytest.raises(ValueError, match="init_policy"):
+        train(config(env, "finetune2", max_steps=2, init_policy=r.policy_dir))
 
 
 def test_without_the_feature_cache_losses_match_the_cached_run(env) -> None:
@@ -104,9 +113,14 @@ def test_without_the_feature_cache_losses_match_the_cached_run(env) -> None:
 
 
 def test_existing_run_needs_resume_and_bad_values_are_named(env, capsys) -> None:
-    train(config(env, "twice", max_steps=2, eval_every=0))
+    done = train(config(env, "twice", max_steps=2, eval_every=0))
     with pytest.raises(ValueError, match="--resume"):
         train(config(env, "twice", max_steps=2))
+    metrics = os.path.join(done.run_dir, "metrics.csv")
+    before = open(metrics).read()
+    again = train(config(env, "twice", resume=True))  # a finished run stays as it is
+    assert again.step == 2 and again.parameter_digest == done.parameter_digest
+    assert open(metrics).read() == before
     with pytest.raises(ValueError, match="TrainConfig.batch_size"):
         config(env, "x", batch_size=0)
     with pytest.raises(ValueError, match="TrainConfig.batch_size: expected at most"):

@@ -363,7 +363,7 @@ class VLAPolicy:
         """Load a checkpoint folder written by :meth:`save_pretrained`.
 
         Args:
-            directory: the checkpoint folder.
+            directory: the checkpoint folder, or a name from ``vla_agent.pretrained`` (``"default"``).
             segmentation: a segmentation model of the same architecture to load the saved weights into
                 (built from the checkpoint when ``None``).
             text_encoder: an already loaded text encoder matching ``config.text_encoder`` (saves the
@@ -377,6 +377,10 @@ class VLAPolicy:
         from safetensors.torch import load_file
 
         directory = os.fspath(directory)
+        if not os.path.isdir(directory):  # a name such as "default": the checkpoint shipped in the package
+            from vla_agent.pretrained import resolve_checkpoint
+
+            directory = resolve_checkpoint(directory)
         if not os.path.isdir(directory):
             raise FileNotFoundError(f"from_pretrained: no checkpoint folder {directory!r}")
         config = VLAConfig.load(directory)

@@ -23,9 +23,7 @@ def as_numpy_rng(generator: np.random.Generator | torch.Generator | int | None) 
         return np.random.default_rng(seed)
     if generator is None or isinstance(generator, int | np.integer):
         return np.random.default_rng(generator)
-    raise ValueError(
-        f"generator: expected np.random.Generator, torch.Generator, int or None, got {type(generator)}"
-    )
+    raise ValueError(f"generator: expected np.random.Generator, torch.Generator, int or None, got {type(generator)}")
 
 
 @dataclass
@@ -142,9 +140,7 @@ class RandomAugment:
             x = (x - lum[..., None]) * s + lum[..., None]
             image = np.clip(x + 0.5, 0, 255).astype(np.uint8)
         if blur and self.max_blur > 0:
-            image = np.asarray(
-                Image.fromarray(np.ascontiguousarray(image)).filter(ImageFilter.GaussianBlur(radius))
-            )
+            image = np.asarray(Image.fromarray(np.ascontiguousarray(image)).filter(ImageFilter.GaussianBlur(radius)))
         image = np.ascontiguousarray(image)
         masks = np.ascontiguousarray(masks)
         return image, (masks[0] if squeeze else masks)

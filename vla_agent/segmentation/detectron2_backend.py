@@ -110,19 +110,13 @@ class Detectron2Backend:
         h, w = x.shape[-2:]
         scale = self.cfg.image_size / max(h, w)
         if scale != 1.0:
-            x = F.interpolate(
-                x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False
-            )
+            x = F.interpolate(x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False)
         return x, scale
 
     def _bgr255(self, images: list[np.ndarray]) -> list[tuple[torch.Tensor, float]]:
         out = []
         for im in images:
-            x = (
-                torch.from_numpy(np.array(im[..., ::-1], dtype=np.float32))
-                .permute(2, 0, 1)[None]
-                .to(self.device)
-            )
+            x = torch.from_numpy(np.array(im[..., ::-1], dtype=np.float32)).permute(2, 0, 1)[None].to(self.device)
             x, s = self._resize(x)
             out.append((x[0], s))
         return out

@@ -18,9 +18,7 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-def mask_ap(
-    predictions: Sequence[Instances], gt_masks: Sequence[np.ndarray], iou_threshold: float = 0.5
-) -> float:
+def mask_ap(predictions: Sequence[Instances], gt_masks: Sequence[np.ndarray], iou_threshold: float = 0.5) -> float:
     """COCO-style average precision (101-point interpolation) of instance masks, one class.
 
     Args:
@@ -32,9 +30,7 @@ def mask_ap(
         AP in [0, 1]; 0.0 when there is no ground truth.
     """
     if len(predictions) != len(gt_masks):
-        raise ValueError(
-            f"predictions/gt_masks: expected equal lengths, got {len(predictions)} and {len(gt_masks)}"
-        )
+        raise ValueError(f"predictions/gt_masks: expected equal lengths, got {len(predictions)} and {len(gt_masks)}")
     records: list[tuple[float, bool]] = []
     n_gt = 0
     for pred, gts in zip(predictions, gt_masks, strict=True):

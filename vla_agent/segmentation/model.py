@@ -51,9 +51,7 @@ def resolve_backend(backend: str) -> str:
     if backend == "auto":
         return "detectron2" if detectron2_available() else "torchvision"
     if backend == "detectron2" and not detectron2_available():
-        raise ImportError(
-            f"backend='detectron2' needs detectron2, which is not installed: {DETECTRON2_INSTALL}"
-        )
+        raise ImportError(f"backend='detectron2' needs detectron2, which is not installed: {DETECTRON2_INSTALL}")
     return backend
 
 
@@ -73,15 +71,11 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise ValueError(
-            f"weight_file {path}: not a readable torch state dict ({e.__class__.__name__}: {e})"
-        ) from e
+        raise ValueError(f"weight_file {path}: not a readable torch state dict ({e.__class__.__name__}: {e})") from e
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(
-            f"weight_file {path}: expected a dict of tensors (or {{'model': ...}}), got {type(obj)}"
-        )
+        raise ValueError(f"weight_file {path}: expected a dict of tensors (or {{'model': ...}}), got {type(obj)}")
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
@@ -212,19 +206,12 @@ class SegmentationModel:
         """(B, 3, H, W) float in [0, 1] on the model's device."""
         if isinstance(images, np.ndarray):
             if images.dtype != np.uint8:
-                raise ValueError(
-                    f"images: expected uint8 numpy (H, W, 3) or (B, H, W, 3), got dtype {images.dtype}"
-                )
+                raise ValueError(f"images: expected uint8 numpy (H, W, 3) or (B, H, W, 3), got dtype {images.dtype}")
             if images.ndim == 3:
                 images = images[None]
             if images.ndim != 4 or images.shape[-1] != 3:
-                raise ValueError(
-                    f"images: expected numpy shape (H, W, 3) or (B, H, W, 3), got {images.shape}"
-                )
-            return (
-                torch.from_numpy(np.ascontiguousarray(images)).to(self.device).permute(0, 3, 1, 2).float()
-                / 255.0
-            )
+                raise ValueError(f"images: expected numpy shape (H, W, 3) or (B, H, W, 3), got {images.shape}")
+            return torch.from_numpy(np.ascontiguousarray(images)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
         if isinstance(images, torch.Tensor):
             if images.dtype == torch.uint8:
                 if images.ndim == 3:
@@ -233,16 +220,12 @@ class SegmentationModel:
                     raise ValueError(f"images: expected uint8 tensor (B, H, W, 3), got {tuple(images.shape)}")
                 return images.to(self.device).permute(0, 3, 1, 2).float() / 255.0
             if not images.is_floating_point():
-                raise ValueError(
-                    f"images: expected a float tensor in [0, 1] or uint8, got dtype {images.dtype}"
-                )
+                raise ValueError(f"images: expected a float tensor in [0, 1] or uint8, got dtype {images.dtype}")
             if images.ndim == 3:
                 images = images[None]
             if images.ndim != 4 or images.shape[1] != 3:
                 raise ValueError(f"images: expected float tensor (B, 3, H, W), got {tuple(images.shape)}")
-            if images.numel() and (
-                not torch.isfinite(images).all() or images.min() < -1e-3 or images.max() > 1 + 1e-3
-            ):
+            if images.numel() and (not torch.isfinite(images).all() or images.min() < -1e-3 or images.max() > 1 + 1e-3):
                 raise ValueError(
                     f"images: expected finite floats in [0, 1], got range [{images.min().item():.3g}, "
                     f"{images.max().item():.3g}]"
@@ -301,7 +284,5 @@ class SegmentationModel:
         return fine_tune(self, dataset_path, output_dir, **kwargs)
 
     def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{f.name}={getattr(self.config, f.name)!r}" for f in dataclasses.fields(self.config)
-        )
+        fields = ", ".join(f"{f.name}={getattr(self.config, f.name)!r}" for f in dataclasses.fields(self.config))
         return f"SegmentationModel({fields})"

@@ -145,9 +145,7 @@ def mask_to_box(mask: np.ndarray) -> np.ndarray:
     return np.array([cols[0], rows[0], cols[-1] + 1, rows[-1] + 1], dtype=np.float32)
 
 
-def instances_from_mask(
-    mask: np.ndarray, mode: str = "single", min_area: int = 4
-) -> tuple[np.ndarray, np.ndarray]:
+def instances_from_mask(mask: np.ndarray, mode: str = "single", min_area: int = 4) -> tuple[np.ndarray, np.ndarray]:
     """Turn a robot mask into instance masks and boxes.
 
     Args:

@@ -42,9 +42,7 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
         raise ValueError(f"{path}: cannot decode image ({e.__class__.__name__}: {e})") from e
 
 
-def robot_mask_from_colour(
-    mask_rgb: np.ndarray, color: tuple[int, int, int] = ROBOSEG_ROBOT_COLOR
-) -> np.ndarray:
+def robot_mask_from_colour(mask_rgb: np.ndarray, color: tuple[int, int, int] = ROBOSEG_ROBOT_COLOR) -> np.ndarray:
     """(H, W) bool robot pixels of an (H, W, 3) colour mask (exact colour match)."""
     mask_rgb = np.asarray(mask_rgb)
     if mask_rgb.ndim != 3 or mask_rgb.shape[2] < 3:
@@ -180,9 +178,7 @@ class RoboSegDataset:
             for m, b in zip(masks, boxes, strict=True):
                 polys = [p.ravel().tolist() for p in mask_to_polygons(m) if len(p) >= 3]
                 if polys:
-                    annos.append(
-                        {"bbox": b.tolist(), "bbox_mode": 0, "category_id": 0, "segmentation": polys}
-                    )
+                    annos.append({"bbox": b.tolist(), "bbox_mode": 0, "category_id": 0, "segmentation": polys})
             out.append(
                 {
                     "file_name": str(img_path),

@@ -34,9 +34,7 @@ def build_torchvision_maskrcnn(cfg: SegmentationConfig) -> nn.Module:
     )
     if cfg.arch == "resnet50":
         # weights_backbone=None -> trainable BatchNorm (torchvision freezes BN only for pretrained bodies)
-        return maskrcnn_resnet50_fpn(
-            weights=None, weights_backbone=None, num_classes=cfg.num_classes + 1, **common
-        )
+        return maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=cfg.num_classes + 1, **common)
     backbone = SmallResNetFPN(width=cfg.width, fpn_channels=cfg.fpn_channels, norm=cfg.norm)
     c = cfg.fpn_channels
     anchors = AnchorGenerator(
@@ -90,9 +88,7 @@ class TorchvisionBackend:
         x = (x - self._mean.to(dev)) / self._std.to(dev)
         scale = self.cfg.image_size / max(h, w)
         if scale != 1.0:
-            x = F.interpolate(
-                x, scale_factor=scale, mode="bilinear", recompute_scale_factor=True, align_corners=False
-            )
+            x = F.interpolate(x, scale_factor=scale, mode="bilinear", recompute_scale_factor=True, align_corners=False)
         ph, pw = (-x.shape[-2]) % 32, (-x.shape[-1]) % 32
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph))
@@ -102,11 +98,7 @@ class TorchvisionBackend:
     @staticmethod
     def _to_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
         return (
-            torch.from_numpy(np.array(image, dtype=np.uint8, copy=True))
-            .to(device)
-            .permute(2, 0, 1)
-            .float()
-            .div_(255.0)
+            torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).to(device).permute(2, 0, 1).float().div_(255.0)
         )
 
     def parameters(self) -> list[nn.Parameter]:

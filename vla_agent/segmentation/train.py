@@ -147,9 +147,7 @@ def fine_tune(
             if not samples:
                 it += 1
                 continue
-            losses = backend.losses(
-                [s.image for s in samples], [s.masks for s in samples], [s.boxes for s in samples]
-            )
+            losses = backend.losses([s.image for s in samples], [s.masks for s in samples], [s.boxes for s in samples])
             loss = sum(losses.values())
             if not torch.isfinite(loss):
                 terms = {k: float(v) for k, v in losses.items()}

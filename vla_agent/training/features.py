@@ -20,7 +20,13 @@ from tqdm.auto import tqdm
 
 from envs.constants import RGB_GRIPPER, RGB_STATIC
 from vla_agent.data.format import frame_path, read_frame
-from vla_agent.training.feature_cache import FeatureStore, file_fingerprint, module_fingerprint, sha256_of
+from vla_agent.training.feature_cache import (
+    FORMAT_VERSION,
+    FeatureStore,
+    file_fingerprint,
+    module_fingerprint,
+    sha256_of,
+)
 from vla_agent.training.samples import SplitIndex
 
 
@@ -83,7 +89,7 @@ def text_fingerprint(policy: Any) -> str:
             for name in sorted(names):
                 full = os.path.join(base, name)
                 files.append((os.path.relpath(full, path), file_fingerprint(full)))
-        return sha256_of(settings, files)
+        return sha256_of(FORMAT_VERSION, settings, files)
     return module_fingerprint(text_encoder_for(policy).model, settings)
 
 

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from envs.constants import ACTION_DIM, REL_ACTIONS, ROBOT_OBS, ROBOT_OBS_DIM
 from vla_agent.data.format import LANG_DIR, frame_path, read_frame, read_lang_annotations
-from vla_agent.training.feature_cache import FeatureStore, file_fingerprint, sha256_of
+from vla_agent.training.feature_cache import FORMAT_VERSION, FeatureStore, file_fingerprint, sha256_of
 
 
 def chunk_for_start(window_actions: np.ndarray, t: int, chunk_size: int) -> tuple[np.ndarray, bool]:
@@ -144,7 +144,7 @@ def build_split_index(
             raise FileNotFoundError(f"{p}: frame file not found (inside an annotated window of {split_dir})")
         keys.append(file_fingerprint(p))
     lowdim = None
-    lowdim_key = sha256_of("lowdim", keys)
+    lowdim_key = sha256_of("lowdim", FORMAT_VERSION, keys)
     if store is not None:
         lowdim = store.get(lowdim_key)
         if lowdim is not None and lowdim.shape != (len(frames), ACTION_DIM + ROBOT_OBS_DIM):

@@ -271,8 +271,10 @@ class Trainer:
         return {k: float(sums[j] / sums[-1]) for j, k in enumerate(LOSS_KEYS)}
 
     # --- checkpoints ---------------------------------------------------------------------------------
-    def _rng_states(self) -> list[dict[str, Any]]:
-        state = ckpt.capture_rng_state()
+    def _rank_states(self) -> list[dict[str, Any]]:
+        """Every rank's own state (RNGs, unlogged loss sums), gathered on every rank."""
+        state = {"rng": ckpt.capture_rng_state(),
+                 "log_window": {"sums": dict(self.window), "steps": self.window_steps}}
         if not self.info.distributed:
             return [state]
         gathered: list[Any] = [None] * self.info.world_size
@@ -281,15 +283,15 @@ class Trainer:
 
     def save_checkpoint(self, periodic: bool) -> None:
         """Write ``last.pt`` (and ``step_XXXXXXXX.pt`` when ``periodic``) on rank 0; all ranks call it."""
-        rngs = self._rng_states()  # a collective: every rank takes part
+        ranks = self._rank_states()  # a collective: every rank takes part
         if not self.is_main:
             return
         state = {
             "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
             "model": self.policy.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(), "rng": rngs, "world_size": self.info.world_size,
+            "scheduler": self.scheduler.state_dict(), "rng": [r["rng"] for r in ranks],
+            "log_window": [r["log_window"] for r in ranks], "world_size": self.info.world_size,
             "best_val_loss": self.best_val_loss, "config": self.cfg.to_dict(),
-            "log_window": {"sums": dict(self.window), "steps": self.window_steps},
             "vla_config": self.policy.config.to_dict(), "normalizer": self.policy.normalizer.to_dict(),
             "versions": versions(),
         }
@@ -321,12 +323,12 @@ class Trainer:
         self.epoch = int(state["epoch"])
         self.batch_in_epoch = int(state["batch_in_epoch"])
         self.best_val_loss = float(state.get("best_val_loss", math.inf))
-        log_window = state.get("log_window", {})
-        self.window = defaultdict(float, log_window.get("sums", {}))
-        self.window_steps = int(log_window.get("steps", 0))
         rngs = state["rng"]
         if int(state.get("world_size", 1)) == self.info.world_size and len(rngs) == self.info.world_size:
             ckpt.restore_rng_state(rngs[self.info.rank])
+            log_window = state.get("log_window", [{}] * len(rngs))[self.info.rank]
+            self.window = defaultdict(float, log_window.get("sums", {}))
+            self.window_steps = int(log_window.get("steps", 0))
         else:
             # a different process count cannot replay the same data split: continue at the next epoch
             self._log(f"[train] checkpoint from {state.get('world_size')} processes resumed with "
@@ -364,6 +366,11 @@ class Trainer:
         seed_everything(cfg.seed + self.info.rank)
         if resume_from:
             self._restore(resume_from)
+            policy_dir = os.path.join(self.run_dir, POLICY_DIR)
+            if self.step >= cfg.max_steps and os.path.isfile(os.path.join(policy_dir, "config.json")):
+                self._log(f"[train] {self.run_dir} already finished ({self.step} steps); nothing to do")
+                return TrainResult(self.run_dir, self.step, policy_dir, self.best_val_loss,
+                                   _summary_value(self.run_dir, "last_train_loss"), D.parameter_digest(model))
         self._log(f"[train] {len(self.train_set)} training samples ({self.train_index.num_windows} windows), "
                   f"{len(self.val_set) if self.val_set else 0} validation; "
                   f"{model.num_parameters() / 1e6:.2f} M parameters; {self.info.world_size} process(es) on "
@@ -492,6 +499,15 @@ class Trainer:
         }
         path = os.path.join(self.run_dir, SUMMARY_NAME)
         ckpt.atomic_write(path, lambda tmp: _write_json(tmp, summary))
+
+
+def _summary_value(run_dir: str, key: str) -> float:
+    path = os.path.join(run_dir, SUMMARY_NAME)
+    if not os.path.isfile(path):
+        return math.nan
+    with open(path, encoding="utf-8") as f:
+        value = json.load(f).get(key)
+    return math.nan if value is None else float(value)
 
 
 def _write_json(path: str, obj: Any) -> None:
