@@ -31,7 +31,7 @@ bench: $(STAMP)
 	for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 train-default: $(STAMP)
-	$(VENV)/bin/vla-agent train-default --out runs/default
+	$(VENV)/bin/vla-agent train-default --out runs/default --install
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache .mypy_cache

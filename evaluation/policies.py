@@ -192,14 +192,19 @@ class PretrainedPolicyFactory:
 
 
 def policy_factory_from_spec(spec: str, seed: int = 0, device: str | None = None) -> Any:
-    """``"random"``, ``"expert"``, or a checkpoint folder path -> a picklable policy factory."""
+    """``"random"``, ``"expert"``, ``"default"`` (the shipped policy) or a checkpoint folder path -> a
+    picklable policy factory."""
     if spec == "random":
         return RandomPolicyFactory(seed=seed)
     if spec == "expert":
         return ExpertPolicyFactory(seed=seed)
+    if spec == "default":  # the policy shipped inside the package
+        from vla_agent.pretrained import resolve_checkpoint
+
+        return PretrainedPolicyFactory(path=resolve_checkpoint(spec), device=device)
     if os.path.exists(spec):
         return PretrainedPolicyFactory(path=spec, device=device)
-    raise ValueError(f"policy: expected 'expert', 'random' or an existing checkpoint path, got {spec!r}")
+    raise ValueError(f"policy: expected 'expert', 'random', 'default' or an existing checkpoint path, got {spec!r}")
 
 
 def describe_factory(factory: Any) -> str:

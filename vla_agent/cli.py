@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("vla_agent.commands.train", "behaviour cloning of the VLA policy on CALVIN-format data"),
     "train-segmentation": ("vla_agent.commands.train_segmentation",
                            "train the robot-arm Mask R-CNN on RoboSeg-format renders"),
+    "train-default": ("vla_agent.commands.train_default",
+                      "reproduce the shipped default policy: data -> segmentation -> behaviour cloning"),
 }
 
 

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from envs.constants import GRIPPER_OPEN, MAX_REL_ORN, MAX_REL_POS, TCP_ORN, TCP_POS
+from envs.constants import GRIPPER_ACTION, GRIPPER_OPEN, MAX_REL_ORN, MAX_REL_POS, TCP_ORN, TCP_POS
 from envs.experts.geometry import wrap_angle
 
 
@@ -47,6 +47,8 @@ class MotionController:
             self.pos = np.asarray(robot_obs[TCP_POS], dtype=np.float64).copy()
             self.euler = np.asarray(robot_obs[TCP_ORN], dtype=np.float64).copy()
         self.speed = 0.0
+        # keep commanding what the gripper last did (a block in the hand stays held)
+        self.gripper = GRIPPER_OPEN if float(robot_obs[GRIPPER_ACTION]) > 0 else -GRIPPER_OPEN
 
     def distance_to(self, goal_pos: np.ndarray) -> float:
         """Distance (m) from the mirrored target to ``goal_pos``."""

@@ -47,6 +47,7 @@ DRAWER_HALF_DEPTH = 0.10  # from the drawer's middle to its front panel's inner 
 DESK_FRONT_Y = -0.18  # the desk top's front edge
 DOOR_X = (-0.1, 0.18)  # world x the sliding door spans when its joint is 0 (it moves towards -x)
 SLIDER_MAX = 0.28  # the door's joint range is 0 .. 0.28 m
+NEUTRAL_YAW = 1.5  # CALVIN's neutral TCP yaw
 DRAWER_RELEASE_Z = 0.39  # lowest TCP height that keeps the hand above the desk top
 
 
@@ -358,18 +359,22 @@ def clear_start(ctx: ExpertContext) -> Skill:
     person first lifts off (along the direction that frees the hand), then moves on.
     """
     tcp = ctx.tcp_pos()
-    level = down_euler(float(ctx.ctrl.euler[2]))
-    tilted = ctx.ctrl.angle_to(level) > 0.05
-    if tcp[2] >= SAFE_Z and not tilted:
-        return True
+    yaw = float(ctx.ctrl.euler[2])
+    # an empty hand also turns back to the comfortable wrist yaw (fingers across x); a held block
+    # keeps its yaw up to the gripper's half-turn symmetry
+    yaw = nearest_equivalent_yaw(yaw, NEUTRAL_YAW, math.pi) if held_block(ctx) else NEUTRAL_YAW
+    level = down_euler(yaw)
+    tilted = ctx.ctrl.angle_to(level) > 0.1
     g = ctx.ctrl.gripper
     lm = ctx.landmarks()
     near = lambda key, r: float(np.linalg.norm(tcp - lm[key])) < r  # noqa: E731
-    if held_block(ctx) is None and near("switch_handle", 0.1):
+    empty = held_block(ctx) is None
+    if empty and near("switch_handle", 0.1):
         yield from move(ctx, ctx.ctrl.pos + SWITCH_OUT * 0.06, speed=SLOW * 1.5, gripper=g, settle=False)
-    elif held_block(ctx) is None and (near("slider_handle", 0.08) or (
-            near("drawer_handle", 0.08) and tcp[1] < lm["drawer_handle"][1])):
-        yield from move(ctx, ctx.ctrl.pos + [0, -0.04, 0.01], speed=SLOW * 1.5, gripper=g, settle=False)
+    elif empty and (near("slider_handle", 0.1) or (near("drawer_handle", 0.08) and tcp[1] < lm["drawer_handle"][1])):
+        yield from move(ctx, ctx.ctrl.pos + [0, -0.05, 0.01], speed=SLOW * 1.5, gripper=g, settle=False)
+    elif tcp[2] >= SAFE_Z and not tilted:
+        return True
     up = max(0.0, SAFE_Z + ctx.uniform(0.0, 0.03) - float(ctx.ctrl.pos[2]))
     yield from move(ctx, ctx.ctrl.pos + [0, 0, up], euler=level, speed=SLOW * 1.5, gripper=g, settle=False)
     return True
