@@ -8,6 +8,7 @@ against the time per env step. Figures only; nothing is asserted.
     python bench/bench_experts.py                      # all 34 tasks x 20 seeds (slow)
     python bench/bench_experts.py --quick              # 11 tasks (one per category) x 3 seeds
     python bench/bench_experts.py --tasks open_drawer,stack_block --seeds 5
+    python bench/bench_experts.py --chains 50 --seed-offset 100   # CALVIN-style 5-task chains
     python bench/bench_experts.py --chain-video /tmp/expert_chain.gif   # one 5-task chain, rendered
 """
 
@@ -98,20 +99,65 @@ def print_table(results: list[TaskResult], max_steps: int) -> None:
           f"tasks below 90%: {below or 'none'}")
 
 
+def sample_chain(rng: np.random.Generator) -> tuple[dict, list[str]]:
+    """A CALVIN-style chain: a random initial condition and 5 tasks that chain validly."""
+    from envs.symbolic import check_sequence, initial_conditions
+
+    conds = initial_conditions()
+    while True:
+        cond = conds[int(rng.integers(len(conds)))]
+        chain = [str(t) for t in rng.choice(TASK_NAMES, 5, replace=False)]
+        if check_sequence(cond, chain):
+            return cond, chain
+
+
+def run_chains(n: int, seed: int) -> None:
+    """Roll the expert through ``n`` 5-task chains (no reset between subtasks) and print CALVIN's metrics."""
+    from tqdm import tqdm
+
+    from envs.experts import ScriptedExpert
+
+    env = make_env(render=False)
+    lengths: list[int] = []
+    per_task: dict[str, list[int]] = {}
+    for k in tqdm(range(n), file=sys.stderr, desc="chains"):
+        cond, chain = sample_chain(np.random.default_rng(seed + k))
+        obs, _ = env.reset(seed=seed + k, options={"condition": cond, "task": chain[0]})
+        expert = ScriptedExpert(env, seed=seed + k)
+        done = 0
+        for i, task in enumerate(chain):
+            if i > 0:
+                env.unwrapped.set_task(task=task)
+            expert.reset()
+            ok = False
+            for _ in range(EP_LEN):
+                obs, _r, _term, _trunc, info = env.step(expert.act(obs, env.unwrapped.instruction))
+                if info["is_success"]:
+                    ok = True
+                    break
+            per_task.setdefault(task, [0, 0])
+            per_task[task][0] += int(ok)
+            per_task[task][1] += 1
+            if not ok:
+                print(f"chain {seed + k}: failed at subtask {i + 1} {task!r} of {chain}")
+                break
+            done += 1
+        lengths.append(done)
+    env.close()
+    arr = np.asarray(lengths)
+    rates = " ".join(f"{100 * float(np.mean(arr >= j)):.0f}%" for j in range(1, 6))
+    print(f"\n{n} chains (seeds {seed}..{seed + n - 1}): success 1..5 in a row: {rates}; avg len {arr.mean():.2f}")
+    below = {t: f"{a}/{b}" for t, (a, b) in sorted(per_task.items()) if a < b}
+    print(f"subtasks that failed at least once: {below or 'none'}")
+
+
 def chain_video(path: str, seed: int) -> None:
     """Roll the expert through one valid 5-task chain with cameras on and save a GIF/MP4."""
     import imageio.v2 as imageio
 
     from envs.experts import ScriptedExpert
-    from envs.symbolic import check_sequence, initial_conditions
 
-    rng = np.random.default_rng(seed)
-    conds = initial_conditions()
-    while True:  # CALVIN-style sampling: a start state and 5 tasks that chain validly
-        cond = conds[int(rng.integers(len(conds)))]
-        chain = [str(t) for t in rng.choice(TASK_NAMES, 5, replace=False)]
-        if check_sequence(cond, chain):
-            break
+    cond, chain = sample_chain(np.random.default_rng(seed))
     env = make_env(render=True)
     obs, info = env.reset(seed=seed, options={"condition": cond, "task": chain[0]})
     expert = ScriptedExpert(env, seed=seed)
@@ -146,6 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-steps", type=int, default=EP_LEN, help="step budget per episode (CALVIN: 360)")
     p.add_argument("--quick", action="store_true", help="11 tasks (one per category) x 3 seeds")
     p.add_argument("--chain-video", default=None, help="instead: render one 5-task chain to this .gif/.mp4")
+    p.add_argument("--chains", type=int, default=0, help="instead: run this many 5-task chains")
     args = p.parse_args(argv)
 
     import pybullet  # noqa: F401
@@ -154,6 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"python {platform.python_version()}, numpy {np.__version__}, platform {platform.platform()}")
     if args.chain_video:
         chain_video(args.chain_video, args.seed_offset)
+        return
+    if args.chains:
+        run_chains(args.chains, args.seed_offset)
         return
     if args.quick:
         tasks, n_seeds = list(CATEGORY_SAMPLE), min(args.seeds, 3)

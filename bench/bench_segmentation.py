@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--weights", default=None,
+                    help="evaluate this saved SegmentationModel folder instead of training one")
+    ap.add_argument("--test-limit", type=int, default=None, help="evaluate on every k-th test image to use at most N")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: 24 train / 8 test pairs, 64 px, 30 steps")
     args = ap.parse_args(argv)
     if args.quick:
@@ -85,50 +88,56 @@ def main(argv: list[str] | None = None) -> dict:
     train_dir = args.train_data or str(out / "train")
     test_dir = args.test_data or str(out / "test")
     t = time.time()
-    if args.train_data is None:
+    if args.train_data is None and args.weights is None:
         render_roboseg_samples(train_dir, args.train_n, seed=args.seed, size=args.render_size)
     if args.test_data is None:
         render_roboseg_samples(test_dir, args.test_n, seed=10_000 + args.seed, size=args.render_size)
     print(f"data ready in {time.time() - t:.1f} s: train {train_dir}, test {test_dir}")
 
     torch.manual_seed(args.seed)
-    seg = SegmentationModel(
-        backend=args.backend, arch=args.arch, image_size=args.image_size, mask_resolution=args.mask_resolution
-    )
+    if args.weights is not None:
+        seg = SegmentationModel(weight_directory=args.weights)
+    else:
+        seg = SegmentationModel(
+            backend=args.backend, arch=args.arch, image_size=args.image_size, mask_resolution=args.mask_resolution
+        )
     print(
         f"model: {seg.config.backend}/{seg.config.arch}, "
         f"{sum(p.numel() for p in seg.backend.model.parameters()) / 1e6:.2f} M params, "
         f"tokens {seg.config.token_grid}x{seg.config.token_grid} x {seg.feature_dim}"
     )
-    res = seg.fine_tune(
-        train_dir,
-        out / "model",
-        iterations=args.iterations,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        augment=not args.no_augment,
-        max_minutes=args.minutes,
-    )
-    hist = res["history"]
-    first = np.mean([h["loss"] for h in hist[:10]]) if hist else float("nan")
-    last = np.mean([h["loss"] for h in hist[-10:]]) if hist else float("nan")
-    print(
-        f"trained {res['iterations']} it ({len(hist)} recorded) this run {res['seconds'] / 60:.1f} min; "
-        f"loss first10 {first:.3f} last10 {last:.3f}; images {res['num_images']}, "
-        f"skipped empty {res['skipped_empty']}"
-    )
-
+    res: dict = {"iterations": 0}
+    if args.weights is None:
+        res = seg.fine_tune(
+            train_dir,
+            out / "model",
+            iterations=args.iterations,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            augment=not args.no_augment,
+            max_minutes=args.minutes,
+        )
+        hist = res["history"]
+        first = np.mean([h["loss"] for h in hist[:10]]) if hist else float("nan")
+        last = np.mean([h["loss"] for h in hist[-10:]]) if hist else float("nan")
+        print(
+            f"trained {res['iterations']} it ({len(hist)} recorded) this run {res['seconds'] / 60:.1f} min; "
+            f"loss first10 {first:.3f} last10 {last:.3f}; images {res['num_images']}, "
+            f"skipped empty {res['skipped_empty']}"
+        )
     test = RoboSegDataset(test_dir, instance_mode=seg.config.instance_mode)
     preds, gts, ious = [], [], []
     t = time.time()
-    for i in range(len(test)):
+    step = max(1, len(test) // args.test_limit) if args.test_limit else 1
+    indices = list(range(0, len(test), step))[: args.test_limit]
+    for i in indices:
         image, mask = test.load(i)
         inst = seg.predict(image)
         preds.append(inst)
         gts.append(test.sample(i).masks)
         ious.append(mask_iou(inst.union_mask(), mask))
-    pred_ms = (time.time() - t) * 1e3 / max(1, len(test))
+    pred_ms = (time.time() - t) * 1e3 / max(1, len(indices))
     ap50 = mask_ap(preds, gts, 0.5)
     ap75 = mask_ap(preds, gts, 0.75)
     f200 = time_features(seg, 200)
@@ -139,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
         "mask_iou_median": float(np.median(ious)),
         "mask_ap50": ap50,
         "mask_ap75": ap75,
-        "test_images": len(test),
+        "test_images": len(indices),
         "predict_ms_per_image": pred_ms,
         "features_ms_200_b1_min_median": f200,
         "features_ms_84_b1_min_median": f84,

@@ -12,12 +12,13 @@ import math
 
 import numpy as np
 
-from envs.constants import BLOCK_NAMES, BLOCK_SIZES, GRIPPER_CLOSE, TABLE_TOP_Z
+from envs.constants import BLOCK_NAMES, BLOCK_SIZES, GRIPPER_ACTION, GRIPPER_CLOSE, TABLE_TOP_Z
 from envs.experts.geometry import clamp_yaw, nearest_equivalent_yaw
-from envs.experts.skills import ExpertContext, Skill, move, set_gripper, travel
+from envs.experts.skills import ExpertContext, Skill, move, set_gripper, shifted, travel
 
 WRIST_YAW_RANGE = (-0.4, 3.4)  # TCP yaws the wrist reaches comfortably from the neutral pose
 MAX_GRASP_WIDTH = 0.065  # widest block side the open fingers (0.08) close on reliably
+FINGER_REACH = 0.047  # m from the TCP to the middle of an open finger
 APPROACH_DZ = (0.07, 0.11)  # hover height above a grasp, drawn per grasp
 HOLD_WIDTH = 0.01  # a closed gripper wider than this holds something
 SLOT_Y = 0.0924  # y of the shelf slots behind the sliding door
@@ -26,6 +27,8 @@ HAND_HALF_WIDTH = 0.045  # m, across it
 # free x range for the hand inside the shelf (between the cabinet side wall and the divider of
 # the switch compartment), from the embedded desk's geometry
 SHELF_X = (-0.416, 0.164)
+SHELF_MAX_SKEW = 0.12  # rad, largest wrist turn from pi/2 when grasping in the shelf
+SHELF_GRASP_DY = 0.0  # m, TCP offset along y from a shelf block's middle when grasping
 SPEED = (0.010, 0.016)  # cruise speeds, m/step, drawn per segment
 SLOW = 0.006
 
@@ -44,7 +47,9 @@ def block_of(task: str) -> str:
 
 
 def held_block(ctx: ExpertContext) -> str | None:
-    """The block between the fingers, if any (nearest block centre within 6 cm of the TCP)."""
+    """The block between the closed fingers, if any (nearest block centre within 6 cm of the TCP)."""
+    if ctx.robot_obs[GRIPPER_ACTION] > 0 or ctx.width() < HOLD_WIDTH:
+        return None
     tcp = ctx.tcp_pos()
     best, best_d = None, 0.06
     for name in BLOCK_NAMES:
@@ -74,15 +79,32 @@ def grasp_yaw(ctx: ExpertContext, block: str, prefer: float | None = None) -> fl
     """A TCP yaw that closes the fingers across a side of ``block`` they can hold.
 
     Long blocks are held across their 4 cm side only (period pi); blocks whose long side also
-    fits between the fingers may be held either way (period pi/2).
+    fits between the fingers may be held either way (period pi/2). Among those, the yaw whose
+    open fingers land clear of the other blocks wins, then the one closest to ``prefer``.
 
     Args:
-        prefer: the yaw to stay closest to; default the current wrist yaw.
+        prefer: the yaw to stay close to; default the current wrist yaw.
     """
     period = math.pi / 2 if BLOCK_SIZES[block][0] <= MAX_GRASP_WIDTH else math.pi
     ref = float(ctx.ctrl.euler[2]) if prefer is None else prefer
-    yaw = nearest_equivalent_yaw(float(ctx.block_euler(block)[2]), ref, period)
-    return clamp_yaw(yaw, WRIST_YAW_RANGE[0], WRIST_YAW_RANGE[1], period)
+    base = float(ctx.block_euler(block)[2])
+    centre = ctx.block_pos(block)[:2]
+    others = [ctx.block_pos(b) for b in BLOCK_NAMES if b != block]
+    best, best_score = None, -np.inf
+    for k in range(-6, 7):
+        yaw = base + k * period
+        if not WRIST_YAW_RANGE[0] <= yaw <= WRIST_YAW_RANGE[1]:
+            continue
+        axis = np.array([math.sin(yaw), -math.cos(yaw)])  # the fingers' closing axis
+        fingers = [centre + axis * FINGER_REACH, centre - axis * FINGER_REACH]
+        clear = min((float(np.linalg.norm(f - o[:2])) for f in fingers for o in others
+                     if abs(float(o[2]) - float(ctx.block_pos(block)[2])) < 0.03), default=1.0)
+        score = 3.0 * min(clear, 0.07) - abs(yaw - ref) * 0.05
+        if score > best_score:
+            best, best_score = yaw, score
+    if best is None:
+        best = clamp_yaw(nearest_equivalent_yaw(base, ref, period), *WRIST_YAW_RANGE, period)
+    return float(best)
 
 
 def shelf_grasp(ctx: ExpertContext, block: str) -> tuple[float, np.ndarray]:
@@ -93,13 +115,13 @@ def shelf_grasp(ctx: ExpertContext, block: str) -> tuple[float, np.ndarray]:
     fingers close off-centre (the block slides between them, as in a person's grasp).
     """
     yaw = grasp_yaw(ctx, block, prefer=math.pi / 2)
+    # a squarer wrist: turned, the hand's corners reach the cabinet roof above the slot (and the
+    # walls beside it); the closing fingers turn the block into line
+    yaw = math.pi / 2 + float(np.clip(yaw - math.pi / 2, -SHELF_MAX_SKEW, SHELF_MAX_SKEW))
     x = float(ctx.block_pos(block)[0])
-    if x + hand_reach_x(yaw) > SHELF_X[1] or x - hand_reach_x(yaw) < SHELF_X[0]:
-        # a squarer wrist next to a wall: the closing fingers turn the block into line
-        yaw = math.pi / 2 + float(np.clip(yaw - math.pi / 2, -0.2, 0.2))
     reach = hand_reach_x(yaw)
     shift = min(0.0, SHELF_X[1] - reach - x) + max(0.0, SHELF_X[0] + reach - x)
-    return yaw, np.array([float(np.clip(shift, -0.018, 0.018)), 0.0, 0.0])
+    return yaw, np.array([float(np.clip(shift, -0.018, 0.018)), SHELF_GRASP_DY, 0.0])
 
 
 def hand_reach_x(yaw: float) -> float:
@@ -128,9 +150,9 @@ def grasp_block(
             off = np.zeros(3) if offset is None else np.asarray(offset, dtype=np.float64)
         off = off + [ctx.uniform(-0.003, 0.003), ctx.uniform(-0.003, 0.003), 0.0]
         hover = ctx.uniform(*APPROACH_DZ)
-        yield from travel(ctx, lambda o=off, h=hover: ctx.block_pos(block) + o + [0, 0, h], g_yaw,
-                          speed=cruise(ctx), tol=0.015)
-        yield from move(ctx, lambda o=off: ctx.block_pos(block) + o, g_yaw, speed=SLOW, tol=0.006, timeout=60)
+        centre = lambda: ctx.block_pos(block)  # noqa: E731
+        yield from travel(ctx, shifted(centre, off + [0, 0, hover]), g_yaw, speed=cruise(ctx), tol=0.015)
+        yield from move(ctx, shifted(centre, off), g_yaw, speed=SLOW, tol=0.006, timeout=60)
         yield from set_gripper(ctx, False, min_steps=6)
         if ctx.width() > HOLD_WIDTH:
             return True

@@ -13,7 +13,9 @@ import math
 import numpy as np
 
 from envs.constants import GRIPPER_ACTION, GRIPPER_OPEN, MAX_REL_ORN, MAX_REL_POS, TCP_ORN, TCP_POS
-from envs.experts.geometry import wrap_angle
+from envs.experts.geometry import nearest_equivalent_yaw, wrap_angle
+
+NEUTRAL_YAW = 1.5  # CALVIN's neutral TCP yaw, rad
 
 
 class MotionController:
@@ -46,6 +48,9 @@ class MotionController:
         else:
             self.pos = np.asarray(robot_obs[TCP_POS], dtype=np.float64).copy()
             self.euler = np.asarray(robot_obs[TCP_ORN], dtype=np.float64).copy()
+        # yaw is tracked continuously (not wrapped): the wrist turns the way the numbers say and
+        # never the "short way" across its joint limit
+        self.euler[2] = nearest_equivalent_yaw(float(self.euler[2]), NEUTRAL_YAW, 2 * math.pi)
         self.speed = 0.0
         # keep commanding what the gripper last did (a block in the hand stays held)
         self.gripper = GRIPPER_OPEN if float(robot_obs[GRIPPER_ACTION]) > 0 else -GRIPPER_OPEN
@@ -56,7 +61,13 @@ class MotionController:
 
     def angle_to(self, goal_euler: np.ndarray) -> float:
         """Largest per-axis angle (rad) from the mirrored target orientation to ``goal_euler``."""
-        return float(np.max(np.abs(wrap_angle(np.asarray(goal_euler, dtype=np.float64) - self.euler))))
+        return float(np.max(np.abs(self._angle_delta(np.asarray(goal_euler, dtype=np.float64)))))
+
+    def _angle_delta(self, goal_euler: np.ndarray) -> np.ndarray:
+        # roll and pitch wrap (roll sits near +-pi); yaw goals are absolute, continuous angles
+        d = np.asarray(wrap_angle(goal_euler - self.euler), dtype=np.float64)
+        d[2] = goal_euler[2] - self.euler[2]
+        return d
 
     def step(
         self,
@@ -79,13 +90,13 @@ class MotionController:
         delta = np.asarray(goal_pos, dtype=np.float64) - self.pos
         dist = float(np.linalg.norm(delta))
         # trapezoidal speed profile: accelerate, cruise, brake to stop at the goal
-        brake = math.sqrt(2.0 * self.accel * dist)
+        brake = math.sqrt(0.25 * self.accel**2 + 2.0 * self.accel * dist) - 0.5 * self.accel
         speed = min(max_speed, brake, self.speed + self.accel, dist)
         self.speed = speed
         move = delta / dist * speed if dist > 1e-9 else np.zeros(3)
         rot = np.zeros(3)
         if goal_euler is not None:
-            d_ang = wrap_angle(np.asarray(goal_euler, dtype=np.float64) - self.euler)
+            d_ang = self._angle_delta(np.asarray(goal_euler, dtype=np.float64))
             rot = np.clip(d_ang, -self.ang_speed, self.ang_speed)
         action = np.empty(7, dtype=np.float32)
         action[0:3] = np.clip(move / MAX_REL_POS, -1.0, 1.0)
@@ -93,6 +104,7 @@ class MotionController:
         action[6] = GRIPPER_OPEN if gripper > 0 else -GRIPPER_OPEN
         # integrate exactly what the env will integrate
         self.pos = self.pos + action[0:3].astype(np.float64) * MAX_REL_POS
-        self.euler = wrap_angle(self.euler + action[3:6].astype(np.float64) * MAX_REL_ORN)
+        self.euler = self.euler + action[3:6].astype(np.float64) * MAX_REL_ORN
+        self.euler[0:2] = np.asarray(wrap_angle(self.euler[0:2]))
         self.gripper = float(action[6])
         return action

@@ -16,6 +16,7 @@ import numpy as np
 
 from envs.constants import BLOCK_HEIGHT, BLOCK_NAMES, BLOCK_SIZES, GRIPPER_CLOSE, LED, SLIDER, TASK_NAMES
 from envs.experts.blocks import (
+    HOLD_WIDTH,
     SHELF_X,
     SLOW,
     block_of,
@@ -27,7 +28,17 @@ from envs.experts.blocks import (
     release_and_retreat,
 )
 from envs.experts.geometry import nearest_equivalent_yaw, wrap_angle
-from envs.experts.skills import SAFE_Z, ExpertContext, Skill, down_euler, hold, move, set_gripper, travel
+from envs.experts.skills import (
+    SAFE_Z,
+    ExpertContext,
+    Skill,
+    down_euler,
+    hold,
+    move,
+    set_gripper,
+    shifted,
+    travel,
+)
 
 Plan = Callable[[ExpertContext, str], Skill]
 
@@ -44,10 +55,12 @@ SWITCH_X_OFFSET = (0.015, -0.03)  # where along the bar to push (on, off), from 
 DRAWER_HOOK_EULER = (math.pi, -0.35, math.pi / 2)
 DRAWER_GAP = 0.04  # from the handle bar's middle to the middle of the gap behind it, +y
 DRAWER_HALF_DEPTH = 0.10  # from the drawer's middle to its front panel's inner face, -y
+DRAWER_HALF_WIDTH = 0.19  # from the drawer's middle to its side walls' inner faces, x
 DESK_FRONT_Y = -0.18  # the desk top's front edge
 DOOR_X = (-0.1, 0.18)  # world x the sliding door spans when its joint is 0 (it moves towards -x)
 SLIDER_MAX = 0.28  # the door's joint range is 0 .. 0.28 m
 NEUTRAL_YAW = 1.5  # CALVIN's neutral TCP yaw
+HELD_BLOCK_TASKS = ("place_in_slider", "place_in_drawer", "stack_block")  # start with a block in hand
 DRAWER_RELEASE_Z = 0.39  # lowest TCP height that keeps the hand above the desk top
 
 
@@ -60,10 +73,13 @@ def plan_lift(ctx: ExpertContext, task: str) -> Skill:
         yield from clear_door(ctx, float(ctx.block_pos(block)[0]))
         if ctx.ctrl.gripper != g:
             yield from set_gripper(ctx, True, min_steps=2)
-    if not (yield from grasp_block(ctx, block)):
-        return False
-    top = ctx.ctrl.pos + [ctx.uniform(-0.01, 0.01), -ctx.uniform(0.0, 0.03), ctx.uniform(0.10, 0.14)]
-    yield from move(ctx, top, speed=SLOW * 1.5, gripper=GRIPPER_CLOSE, timeout=120)
+    for _ in range(2):  # a block that slips out is grasped again
+        if not (yield from grasp_block(ctx, block)):
+            return False
+        top = ctx.ctrl.pos + [ctx.uniform(-0.01, 0.01), -ctx.uniform(0.0, 0.03), ctx.uniform(0.10, 0.14)]
+        yield from move(ctx, top, speed=SLOW * 1.5, gripper=GRIPPER_CLOSE, timeout=120)
+        if ctx.width() > HOLD_WIDTH:
+            break
     yield from hold(ctx, 60, GRIPPER_CLOSE)
     return True
 
@@ -89,7 +105,9 @@ def plan_rotate(ctx: ExpertContext, task: str) -> Skill:
         return False
     yield from move(ctx, ctx.ctrl.pos + [0, 0, 0.03], speed=SLOW, gripper=GRIPPER_CLOSE, settle=False)
     yield from move(ctx, ctx.ctrl.pos, yaw + angle, speed=SLOW, gripper=GRIPPER_CLOSE, timeout=120)
-    yield from move(ctx, ctx.ctrl.pos - [0, 0, 0.028], speed=SLOW, gripper=GRIPPER_CLOSE, settle=False)
+    # set it down to just above the desk and let go: the oracle then fires after the release,
+    # so that the next subtask does not start with the block in hand
+    yield from move(ctx, ctx.ctrl.pos - [0, 0, 0.023], speed=SLOW, gripper=GRIPPER_CLOSE, settle=False)
     yield from release_and_retreat(ctx)
     yield from hold(ctx, 30)
     return True
@@ -124,7 +142,11 @@ def _push_door(ctx: ExpertContext, sign: float, dist: float) -> Skill:
     g = ctx.ctrl.gripper
     yield from travel(ctx, lambda: handle() + behind + [0, -0.02, 0.06], speed=cruise(ctx), gripper=g, tol=0.012)
     yield from move(ctx, lambda: handle() + behind, speed=SLOW, gripper=g)
-    yield from move(ctx, handle() + behind + [sign * dist, 0, 0], speed=SLOW * 1.5, gripper=g, timeout=200)
+    # aim at where the handle will be once the door reached its goal (inside the joint's range,
+    # so that the goal stays reachable), re-read every step
+    q_goal = float(np.clip(float(ctx.scene_obs[SLIDER]) - sign * dist, 0.005, SLIDER_MAX - 0.005))
+    yield from move(ctx, lambda: handle() + behind + [sign * abs(q_goal - float(ctx.scene_obs[SLIDER])), 0, 0],
+                    speed=SLOW * 1.5, gripper=g, timeout=150, tol=0.01)
     yield from move(ctx, ctx.ctrl.pos + [0, -0.05, 0.06], speed=cruise(ctx), gripper=g, settle=False)
     return True
 
@@ -194,7 +216,7 @@ def plan_button(ctx: ExpertContext, task: str) -> Skill:
     yield from set_gripper(ctx, False, min_steps=2)
     for _ in range(3):
         off = np.array([ctx.uniform(-0.008, 0.008), ctx.uniform(-0.008, 0.008), ctx.uniform(0.05, 0.07)])
-        yield from travel(ctx, lambda o=off: button() + o, speed=cruise(ctx), gripper=GRIPPER_CLOSE, tol=0.012)
+        yield from travel(ctx, shifted(button, off), speed=cruise(ctx), gripper=GRIPPER_CLOSE, tol=0.012)
         yield from move(ctx, button() + off * [1, 1, 0] + [0, 0, -0.03], speed=SLOW, gripper=GRIPPER_CLOSE,
                         settle=False, timeout=60)
         yield from hold(ctx, 4, GRIPPER_CLOSE)
@@ -338,6 +360,9 @@ def plan_push_into_drawer(ctx: ExpertContext, task: str) -> Skill:
     block = min(desk, key=lambda b: float(np.linalg.norm(ctx.block_pos(b)[:2] - goal_xy)))
     yield from set_gripper(ctx, False, min_steps=2)
     start = ctx.block_pos(block).copy()
+    if abs(float(start[0] - goal_xy[0])) < DRAWER_HALF_WIDTH - 0.05:
+        # straight towards the robot: a diagonal push slides off a long block's corner
+        goal_xy = np.array([start[0], goal_xy[1]])
     direction = np.append(goal_xy - start[:2], 0.0)
     direction /= max(float(np.linalg.norm(direction)), 1e-6)
     behind = -direction * 0.05 + [0, 0, 0.005]
@@ -382,6 +407,9 @@ def clear_start(ctx: ExpertContext) -> Skill:
 
 def _with_clear_start(plan: Plan) -> Plan:
     def run(ctx: ExpertContext, task: str) -> Skill:
+        if task not in HELD_BLOCK_TASKS and held_block(ctx) is not None:
+            # e.g. rotate fires once the turned block touches the desk, before the release
+            yield from set_gripper(ctx, True)
         yield from clear_start(ctx)
         return (yield from plan(ctx, task))
 

@@ -98,6 +98,12 @@ def _value(v: Vec) -> np.ndarray:
     return np.asarray(v() if callable(v) else v, dtype=np.float64)
 
 
+def shifted(point: Callable[[], np.ndarray], offset: np.ndarray) -> Callable[[], np.ndarray]:
+    """A moving target: ``point()`` (re-read on every call) plus a fixed (3,) ``offset``."""
+    off = np.asarray(offset, dtype=np.float64).copy()
+    return lambda: np.asarray(point(), dtype=np.float64) + off
+
+
 def down_euler(yaw: float) -> np.ndarray:
     """(3,) euler of a downward-pointing TCP with the given yaw."""
     return np.array([DOWN_ROLL, DOWN_PITCH, yaw])
@@ -186,15 +192,18 @@ def travel(
     """
     g0 = _value(goal)
     far = float(np.linalg.norm(g0[:2] - ctx.ctrl.pos[:2])) > 0.06
-    kw = {"euler": euler, "speed": speed, "gripper": gripper, "settle": False}
+
+    def hop(target: Vec, steps: int) -> Skill:
+        return move(ctx, target, yaw, euler=euler, speed=speed, gripper=gripper, settle=False, timeout=steps)
+
     if far and ctx.ctrl.pos[1] > SHELF_LANE_Y + 0.02 and abs(g0[0] - ctx.ctrl.pos[0]) > 0.03:
-        yield from move(ctx, [ctx.ctrl.pos[0], ctx.ctrl.pos[1], max(SAFE_Z, ctx.ctrl.pos[2])], yaw, timeout=60, **kw)
-        yield from move(ctx, [ctx.ctrl.pos[0], SHELF_LANE_Y, ctx.ctrl.pos[2]], yaw, timeout=80, **kw)
+        yield from hop(np.array([ctx.ctrl.pos[0], ctx.ctrl.pos[1], max(SAFE_Z, ctx.ctrl.pos[2])]), 60)
+        yield from hop(np.array([ctx.ctrl.pos[0], SHELF_LANE_Y, ctx.ctrl.pos[2]]), 80)
     if far and ctx.ctrl.pos[2] < SAFE_Z - 0.005:
-        yield from move(ctx, [ctx.ctrl.pos[0], ctx.ctrl.pos[1], SAFE_Z], yaw, timeout=60, **kw)
+        yield from hop(np.array([ctx.ctrl.pos[0], ctx.ctrl.pos[1], SAFE_Z]), 60)
     if far and g0[1] > SHELF_LANE_Y + 0.02 and abs(g0[0] - ctx.ctrl.pos[0]) > 0.03:
         z = max(SAFE_Z, float(g0[2]))
-        yield from move(ctx, lambda: [_value(goal)[0], SHELF_LANE_Y, z], yaw, timeout=timeout, **kw)
+        yield from hop(lambda: np.array([_value(goal)[0], SHELF_LANE_Y, z]), timeout)
     if far and g0[2] < SAFE_Z:
-        yield from move(ctx, lambda: np.append(_value(goal)[:2], SAFE_Z), yaw, timeout=timeout, **kw)
+        yield from hop(lambda: np.append(_value(goal)[:2], SAFE_Z), timeout)
     return (yield from move(ctx, goal, yaw, euler=euler, speed=speed, gripper=gripper, tol=tol, timeout=timeout))
