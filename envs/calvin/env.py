@@ -16,6 +16,7 @@ from envs.calvin import backend
 from envs.calvin.actions import ACTION_MODES, to_calvin_action
 from envs.calvin.observations import observation_space, translate_obs
 from envs.calvin.scene_info import NameTable, scene_info_from_calvin
+from envs.start_state import choose_start_state, choose_task
 from envs.state import SceneInfo
 
 ORACLES = ("calvin_env", "vla_agent")
@@ -225,8 +226,6 @@ class CalvinEnv(gym.Env):
         self, opts: Mapping[str, Any], resolved: tuple[str, str] | None
     ) -> tuple[np.ndarray, np.ndarray, str | None, dict[str, Any] | None]:
         """Exact start state from the options, as the embedded play table chooses it."""
-        from envs import symbolic
-
         robot_obs = (
             None
             if opts.get(C.ROBOT_OBS) is None
@@ -237,42 +236,13 @@ class CalvinEnv(gym.Env):
             if opts.get(C.SCENE_OBS) is None
             else _check_vec(opts[C.SCENE_OBS], C.SCENE_OBS, C.SCENE_OBS_DIM)
         )
-        condition = opts.get("condition")
-        if condition is not None and scene_obs is not None:
-            raise ValueError("options: expected either 'condition' or 'scene_obs', received both")
-        grasped: str | None = None
-        state: dict[str, Any] | None = None
-        if scene_obs is None:
-            rng = self.np_random
-            if condition is not None:
-                state = dict(condition)
-            elif resolved is not None or self.default_task is not None:
-                task = resolved[0] if resolved is not None else self.default_task
-                assert task is not None
-                state = symbolic.sample_state_for_task(task, rng)
-            else:
-                conditions = symbolic.initial_conditions()
-                state = conditions[int(rng.integers(len(conditions)))]
-            # a given condition gets CALVIN's fixed per-condition layout; sampled states use the env's rng
-            layout_rng = None if condition is not None else rng
-            cond_robot, scene_obs, grasped = symbolic.scene_from_condition(state, layout_rng)
-            if robot_obs is None:
-                robot_obs = cond_robot
-        if robot_obs is None:
-            robot_obs = np.asarray(C.NEUTRAL_ROBOT_OBS, dtype=np.float64)
-        return robot_obs, scene_obs, grasped, state
+        task = resolved[0] if resolved is not None else self.default_task
+        return choose_start_state(robot_obs, scene_obs, opts.get("condition"), task, self.np_random)
 
     def _pick_task(self, state: Mapping[str, Any] | None) -> tuple[str, str]:
-        from envs import symbolic
         from envs.instructions import default_instruction
 
-        if self.default_task is not None:
-            task = self.default_task
-        elif state is not None:
-            possible = [t for t in C.TASK_NAMES if symbolic.precondition_holds(t, state)]
-            task = possible[int(self.np_random.integers(len(possible)))] if possible else C.TASK_NAMES[0]
-        else:
-            task = C.TASK_NAMES[int(self.np_random.integers(len(C.TASK_NAMES)))]
+        task = choose_task(state, self.default_task, self.np_random)
         return task, default_instruction(task)
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:

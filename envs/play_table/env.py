@@ -26,12 +26,12 @@ import pybullet as p
 from gymnasium import spaces
 
 from envs import constants as C
-from envs import symbolic
 from envs.play_table.camera import CAMERAS, Renderer
 from envs.play_table.lights import Lights
 from envs.play_table.robot import Panda
 from envs.play_table.scene import Desk, create_blocks, create_floor
 from envs.play_table.validation import check_action, check_robot_obs, check_scene_obs
+from envs.start_state import choose_start_state, choose_task
 from envs.state import BlockInfo, SceneInfo
 from envs.tasks import TaskOracle
 
@@ -313,38 +313,12 @@ class PlayTableEnv(gym.Env):
         resolved = self._resolve_task(opts.get("task"), opts.get("instruction"))
         robot_obs = check_robot_obs(opts["robot_obs"]) if opts.get("robot_obs") is not None else None
         scene_obs = check_scene_obs(opts["scene_obs"]) if opts.get("scene_obs") is not None else None
-        condition = opts.get("condition")
-        if condition is not None and not isinstance(condition, Mapping):
-            raise ValueError(f"condition: expected a symbolic state dict (envs.symbolic), received {condition!r}")
-        if condition is not None and scene_obs is not None:
-            raise ValueError("options: expected either 'condition' or 'scene_obs', received both")
-        rng = self.np_random
-        grasped: str | None = None
-        state: dict[str, Any] | None = None
-        if scene_obs is None:
-            if condition is not None:
-                state = dict(condition)
-            elif resolved is not None or self.default_task is not None:
-                task = resolved[0] if resolved is not None else str(self.default_task)
-                state = symbolic.sample_state_for_task(task, rng)
-            else:
-                conditions = symbolic.initial_conditions()
-                state = conditions[int(rng.integers(len(conditions)))]
-            # a given condition gets CALVIN's fixed per-condition layout; sampled states use the env's rng
-            layout_rng = None if condition is not None else rng
-            cond_robot, scene_obs, grasped = symbolic.scene_from_condition(state, layout_rng)
-            if robot_obs is None:
-                robot_obs = cond_robot
-        if robot_obs is None:
-            robot_obs = np.asarray(C.NEUTRAL_ROBOT_OBS, dtype=np.float64)
+        task_hint = resolved[0] if resolved is not None else self.default_task
+        robot_obs, scene_obs, grasped, state = choose_start_state(
+            robot_obs, scene_obs, opts.get("condition"), task_hint, self.np_random
+        )
         if resolved is None:
-            if self.default_task is not None:
-                task = self.default_task
-            elif state is not None:
-                possible = [t for t in C.TASK_NAMES if symbolic.precondition_holds(t, state)]
-                task = possible[int(rng.integers(len(possible)))] if possible else C.TASK_NAMES[0]
-            else:
-                task = C.TASK_NAMES[int(rng.integers(len(C.TASK_NAMES)))]
+            task = choose_task(state, self.default_task, self.np_random)
             resolved = (task, _default_instruction(task))
         self.task, self.instruction = resolved
 
