@@ -40,15 +40,14 @@ def main() -> None:
     os.makedirs(args.logdir, exist_ok=True)
     env = Monitor(make_rl_env(task=args.task, max_episode_steps=args.max_episode_steps),
                   os.path.join(args.logdir, "monitor"))
+    from vla_agent.policy import VLAPolicy
+
     if args.policy is None:
-        from vla_agent.policy import VLAPolicy
         from vla_agent.segmentation import SegmentationModel
 
         print("no --policy given: using an UNTRAINED VLA encoder (smoke run)")
         vla = VLAPolicy.create(SegmentationModel(), d_model=128, n_encoder_layers=2, n_decoder_layers=1)
     else:
-        from vla_agent.policy import VLAPolicy
-
         vla = VLAPolicy.from_pretrained(args.policy)
     try:
         import tensorboard  # noqa: F401
@@ -64,13 +63,16 @@ def main() -> None:
         tensorboard_log=tb, verbose=1,
     )
     if args.warm_start:
+        # a separate env, so the Monitor's reward curve shows PPO's episodes only
+        demo_env = make_rl_env(task=args.task, max_episode_steps=args.max_episode_steps)
         if args.warm_start == "expert":
             from envs.experts import ScriptedExpert
 
-            teacher = ScriptedExpert(env.unwrapped, seed=args.seed)
+            teacher = ScriptedExpert(demo_env.unwrapped, seed=args.seed)
         else:
             teacher = VLAPolicy.from_pretrained(args.warm_start)
-        obs, acts = collect_demonstrations(env, teacher, args.warm_start_steps, seed=args.seed, progress=True)
+        obs, acts = collect_demonstrations(demo_env, teacher, args.warm_start_steps, seed=args.seed, progress=True)
+        demo_env.close()
         losses = warm_start_from_teacher(model, obs, acts, epochs=10)
         print(f"BC warm start: loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     model.learn(args.timesteps, progress_bar=False)
