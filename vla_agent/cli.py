@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 # name -> (module, one-line help). Only subcommands that exist and work are listed.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("vla_agent.commands.demo", "long-horizon benchmark on the embedded play table: policy vs expert vs random"),
+    "demo": ("vla_agent.commands.demo",
+             "long-horizon benchmark on the embedded play table: policy vs expert vs random"),
     "eval": ("evaluation.cli", "CALVIN long-horizon (chains of 5) or single-task evaluation"),
     "generate-data": ("vla_agent.commands.generate_data",
                       "record scripted-expert demonstrations in CALVIN's dataset format (+ RoboSeg renders)"),
