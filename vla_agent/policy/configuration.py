@@ -145,14 +145,9 @@ class VLAConfig:
 
     def save(self, directory: str | os.PathLike[str]) -> str:
         """Write ``config.json`` into ``directory`` (atomically); returns its path."""
-        os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, CONFIG_NAME)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-        return path
+        from vla_agent.utils.atomic import write_json_atomic
+
+        return write_json_atomic(os.path.join(directory, CONFIG_NAME), self.to_dict())
 
     @classmethod
     def load(cls, directory: str | os.PathLike[str]) -> VLAConfig:

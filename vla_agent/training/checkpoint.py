@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from vla_agent.utils.atomic import atomic_write
+
 CHECKPOINT_DIR = "checkpoints"
 LAST_NAME = "last.pt"
 BEST_NAME = "best.pt"
@@ -28,33 +30,6 @@ _STEP_RE = re.compile(r"^step_(\d{8})\.pt$")
 def step_name(step: int) -> str:
     """File name of the periodic checkpoint taken after ``step`` optimiser steps."""
     return f"step_{step:08d}.pt"
-
-
-def atomic_write(path: str | os.PathLike[str], write: Callable[[str], None]) -> str:
-    """Write a file through ``write(tmp_path)`` and move it into place atomically.
-
-    Args:
-        path: final path.
-        write: writes the whole file at the temporary path it is given.
-
-    Returns:
-        ``path`` as a string.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:  # flush the data before the rename makes it visible
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike[str]) -> str:

@@ -148,14 +148,9 @@ class TrainConfig:
 
     def save(self, run_dir: str) -> str:
         """Write ``train_config.json`` into the run folder atomically."""
-        os.makedirs(run_dir, exist_ok=True)
-        path = os.path.join(run_dir, CONFIG_NAME)
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-        return path
+        from vla_agent.utils.atomic import write_json_atomic
+
+        return write_json_atomic(os.path.join(run_dir, CONFIG_NAME), self.to_dict())
 
     @classmethod
     def load(cls, path: str) -> TrainConfig:
