@@ -59,3 +59,33 @@ def choose_task(state: Mapping[str, Any] | None, default_task: str | None, rng: 
         possible = [t for t in C.TASK_NAMES if symbolic.precondition_holds(t, state)]
         return possible[int(rng.integers(len(possible)))] if possible else C.TASK_NAMES[0]
     return C.TASK_NAMES[int(rng.integers(len(C.TASK_NAMES)))]
+
+
+def check_task(task: Any) -> str:
+    """``task`` if it is one of CALVIN's 34 task names, else ``ValueError``."""
+    if not isinstance(task, str) or task not in C.TASK_NAMES:
+        raise ValueError(
+            f"task: expected one of CALVIN's 34 task names (envs.constants.TASK_NAMES), received {task!r}"
+        )
+    return task
+
+
+def resolve_task(task: Any, instruction: Any) -> tuple[str, str] | None:
+    """``(task, instruction)`` from either or both, checked against each other; None when neither is given.
+
+    A task alone gets its held-out evaluation sentence (:func:`envs.instructions.default_instruction`).
+    """
+    from envs.instructions import default_instruction, task_for_instruction
+
+    if task is None and instruction is None:
+        return None
+    if instruction is not None:
+        if not isinstance(instruction, str) or not instruction.strip():
+            raise ValueError(f"instruction: expected a non-empty sentence, received {instruction!r}")
+        from_text = task_for_instruction(instruction)
+        if task is not None and check_task(task) != from_text:
+            raise ValueError(
+                f"task: expected the task of instruction {instruction!r} ({from_text!r}), received {task!r}"
+            )
+        return from_text, instruction
+    return check_task(task), default_instruction(task)

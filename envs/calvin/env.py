@@ -16,7 +16,7 @@ from envs.calvin import backend
 from envs.calvin.actions import ACTION_MODES, to_calvin_action
 from envs.calvin.observations import observation_space, translate_obs
 from envs.calvin.scene_info import NameTable, scene_info_from_calvin
-from envs.start_state import choose_start_state, choose_task
+from envs.start_state import check_task, choose_start_state, choose_task, resolve_task
 from envs.state import SceneInfo
 
 ORACLES = ("calvin_env", "vla_agent")
@@ -128,7 +128,7 @@ class CalvinEnv(gym.Env):
         if int(max_episode_steps) < 1:
             raise ValueError(f"max_episode_steps: expected >= 1, got {max_episode_steps}")
         if task is not None:
-            _check_task(task)
+            check_task(task)
         self.cameras = backend._check_cameras(cameras)
         if render_mode == "rgb_array" and "static" not in self.cameras:
             raise ValueError(f"render_mode='rgb_array' needs the static camera, got cameras={self.cameras}")
@@ -202,10 +202,10 @@ class CalvinEnv(gym.Env):
         unknown = sorted(set(opts) - set(RESET_OPTIONS))
         if unknown:
             raise ValueError(f"options: unknown keys {unknown}, expected a subset of {RESET_OPTIONS}")
-        resolved = _resolve_task(opts.get("task"), opts.get("instruction"))
+        resolved = resolve_task(opts.get("task"), opts.get("instruction"))
         robot_obs, scene_obs, grasped, state = self._start_state(opts, resolved)
         if resolved is None:
-            resolved = self._pick_task(state)
+            resolved = resolve_task(choose_task(state, self.default_task, self.np_random), None)
         self._clear_block_contacts()
         robot = getattr(sim, "robot", None)
         if robot is not None:
@@ -238,12 +238,6 @@ class CalvinEnv(gym.Env):
         )
         task = resolved[0] if resolved is not None else self.default_task
         return choose_start_state(robot_obs, scene_obs, opts.get("condition"), task, self.np_random)
-
-    def _pick_task(self, state: Mapping[str, Any] | None) -> tuple[str, str]:
-        from envs.instructions import default_instruction
-
-        task = choose_task(state, self.default_task, self.np_random)
-        return task, default_instruction(task)
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         sim = self._require_sim()
@@ -285,7 +279,7 @@ class CalvinEnv(gym.Env):
             instruction: its sentence; derived from the other when only one is given.
         """
         self._require_sim()
-        resolved = _resolve_task(task, instruction)
+        resolved = resolve_task(task, instruction)
         if resolved is None:
             raise ValueError("set_task: expected a task name or an instruction, received neither")
         self.task, self.instruction = resolved
@@ -427,34 +421,6 @@ def _world_names(sim: Any) -> tuple[dict[int, str], dict[int, dict[int, str]]]:
             for j in range(pybullet.getNumJoints(uid, physicsClientId=cid))
         }
     return bodies, links
-
-
-def _check_task(task: Any) -> str:
-    if not isinstance(task, str) or task not in C.TASK_NAMES:
-        raise ValueError(
-            f"task: expected one of CALVIN's 34 task names (envs.constants.TASK_NAMES), received {task!r}"
-        )
-    return task
-
-
-def _resolve_task(task: Any, instruction: Any) -> tuple[str, str] | None:
-    """(task, instruction) from either or both, checked; None when neither is given."""
-    if task is None and instruction is None:
-        return None
-    if instruction is not None:
-        from envs.instructions import task_for_instruction
-
-        if not isinstance(instruction, str) or not instruction.strip():
-            raise ValueError(f"instruction: expected a non-empty sentence, received {instruction!r}")
-        from_text = task_for_instruction(instruction)
-        if task is not None and _check_task(task) != from_text:
-            raise ValueError(
-                f"task: expected the task of instruction {instruction!r} ({from_text!r}), received {task!r}"
-            )
-        return from_text, instruction
-    from envs.instructions import default_instruction
-
-    return _check_task(task), default_instruction(task)
 
 
 def _check_vec(value: Any, name: str, dim: int) -> np.ndarray:

@@ -31,7 +31,7 @@ from envs.play_table.lights import Lights
 from envs.play_table.robot import Panda
 from envs.play_table.scene import Desk, create_blocks, create_floor
 from envs.play_table.validation import check_action, check_robot_obs, check_scene_obs
-from envs.start_state import choose_start_state, choose_task
+from envs.start_state import check_task, choose_start_state, choose_task, resolve_task
 from envs.state import BlockInfo, SceneInfo
 from envs.tasks import TaskOracle
 
@@ -39,18 +39,6 @@ CONTACT_DISTANCE = 0.002  # m: contact points farther apart than this do not cou
 GRASP_SETTLE_SUBSTEPS = 40  # physics substeps to close the gripper on a block at reset
 RESET_OPTIONS = ("task", "instruction", "robot_obs", "scene_obs", "condition")
 ACTION_MODES = ("relative", "absolute")
-
-
-def _task_for_instruction(text: str) -> str:
-    from envs.instructions import task_for_instruction
-
-    return task_for_instruction(text)
-
-
-def _default_instruction(task: str) -> str:
-    from envs.instructions import default_instruction
-
-    return default_instruction(task)
 
 
 class PlayTableEnv(gym.Env):
@@ -129,7 +117,7 @@ class PlayTableEnv(gym.Env):
         if not isinstance(max_episode_steps, int) or max_episode_steps < 1:
             raise ValueError(f"max_episode_steps: expected a positive int, received {max_episode_steps!r}")
         if task is not None:
-            self._check_task(task)
+            check_task(task)
         self.render_mode = render_mode
         self.cameras = cams
         self.depth = bool(depth)
@@ -183,32 +171,9 @@ class PlayTableEnv(gym.Env):
         return spaces.Dict(d)
 
     # --- tasks ----------------------------------------------------------------------------------
-    @staticmethod
-    def _check_task(task: Any) -> str:
-        if not isinstance(task, str) or task not in C.TASK_NAMES:
-            raise ValueError(
-                f"task: expected one of CALVIN's 34 task names (envs.constants.TASK_NAMES), received {task!r}"
-            )
-        return task
-
-    def _resolve_task(self, task: Any, instruction: Any) -> tuple[str, str] | None:
-        if task is None and instruction is None:
-            return None
-        if instruction is not None:
-            if not isinstance(instruction, str) or not instruction.strip():
-                raise ValueError(f"instruction: expected a non-empty sentence, received {instruction!r}")
-            from_text = _task_for_instruction(instruction)
-            if task is not None and self._check_task(task) != from_text:
-                raise ValueError(
-                    f"task: expected the task of instruction {instruction!r} ({from_text!r}), received {task!r}"
-                )
-            return from_text, instruction
-        task = self._check_task(task)
-        return task, _default_instruction(task)
-
     def set_task(self, task: str | None = None, instruction: str | None = None) -> None:
         """Change the instructed task without resetting the scene; restarts the subtask clock."""
-        resolved = self._resolve_task(task, instruction)
+        resolved = resolve_task(task, instruction)
         if resolved is None:
             raise ValueError("set_task: expected a task name or an instruction, received neither")
         self.task, self.instruction = resolved
@@ -310,7 +275,7 @@ class PlayTableEnv(gym.Env):
         unknown = sorted(set(opts) - set(RESET_OPTIONS))
         if unknown:
             raise ValueError(f"options: expected keys from {RESET_OPTIONS}, received unknown {unknown}")
-        resolved = self._resolve_task(opts.get("task"), opts.get("instruction"))
+        resolved = resolve_task(opts.get("task"), opts.get("instruction"))
         robot_obs = check_robot_obs(opts["robot_obs"]) if opts.get("robot_obs") is not None else None
         scene_obs = check_scene_obs(opts["scene_obs"]) if opts.get("scene_obs") is not None else None
         task_hint = resolved[0] if resolved is not None else self.default_task
@@ -318,8 +283,7 @@ class PlayTableEnv(gym.Env):
             robot_obs, scene_obs, opts.get("condition"), task_hint, self.np_random
         )
         if resolved is None:
-            task = choose_task(state, self.default_task, self.np_random)
-            resolved = (task, _default_instruction(task))
+            resolved = resolve_task(choose_task(state, self.default_task, self.np_random), None)
         self.task, self.instruction = resolved
 
         self._forget_contacts()
