@@ -25,11 +25,11 @@ def format_comparison(results: Mapping[str, Mapping[str, Any]]) -> str:
 
 def plot_comparison(results: Mapping[str, Mapping[str, Any]], path: str | os.PathLike[str], title: str = "") -> Path:
     """PNG: success rate by number of instructions in a row, one bar group per result."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    from evaluation.report import _plt, save_figure
+
+    plt = _plt()
 
     ks = np.arange(1, CHAIN_LEN + 1)
     n = max(1, len(results))
@@ -46,10 +46,4 @@ def plot_comparison(results: Mapping[str, Mapping[str, Any]], path: str | os.Pat
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, out)
-    return out
+    return save_figure(fig, plt, path)

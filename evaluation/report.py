@@ -113,7 +113,7 @@ def plot_chain_results(summary: Mapping[str, Any], path: str | os.PathLike[str],
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return _save(fig, plt, path)
+    return save_figure(fig, plt, path)
 
 
 def plot_task_results(task_info: Mapping[str, Mapping[str, int]], path: str | os.PathLike[str],
@@ -125,10 +125,11 @@ def plot_task_results(task_info: Mapping[str, Mapping[str, int]], path: str | os
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    return _save(fig, plt, path)
+    return save_figure(fig, plt, path)
 
 
-def _save(fig: Any, plt: Any, path: str | os.PathLike[str]) -> Path:
+def save_figure(fig: Any, plt: Any, path: str | os.PathLike[str]) -> Path:
+    """Save a matplotlib figure as PNG atomically (temp file + ``os.replace``) and close it."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.stem + ".tmp.png")

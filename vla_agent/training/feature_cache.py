@@ -16,10 +16,8 @@ torchrun ranks) and kills never leave a half-written entry.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -125,21 +123,15 @@ class FeatureStore:
 
     def put(self, key: str, array: np.ndarray) -> str:
         """Store an array atomically; returns its path."""
-        path = self.path(key)
-        directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(buf.getvalue())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
-        return path
+        from vla_agent.utils.atomic import atomic_write
+
+        data = np.ascontiguousarray(array)
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                np.save(f, data, allow_pickle=False)
+
+        return atomic_write(self.path(key), write)
 
     def __len__(self) -> int:
         n = 0
