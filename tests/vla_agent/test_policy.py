@@ -330,3 +330,20 @@ def test_named_default_checkpoint(text_encoder: TextEncoder) -> None:
            RGB_GRIPPER: np.zeros((GRIPPER_SIZE, GRIPPER_SIZE, 3), np.uint8),
            ROBOT_OBS: np.asarray(NEUTRAL_ROBOT_OBS, dtype=np.float32)}
     assert policy.act(obs, "open the drawer").shape == (7,)
+
+
+def test_create_records_which_text_encoder_to_reload(text_encoder: TextEncoder) -> None:
+    policy = make_policy(text_encoder)
+    assert policy.config.text_encoder == text_encoder.name_or_path == "minilm-offline"
+
+    class Renamed:  # another encoder of the same width, e.g. a local fine-tuned folder
+        hidden_size = text_encoder.hidden_size
+        name_or_path = "/models/my-minilm"
+
+        def encode_tokens(self, texts):
+            return text_encoder.encode_tokens(texts)
+
+    other = VLAPolicy.create(make_seg(), text_encoder=Renamed(), d_model=32, n_heads=4, n_encoder_layers=1,
+                             n_decoder_layers=1, mlp_ratio=2, n_bins=32, chunk_size=3, n_action_steps=3,
+                             text_max_length=8, static_size=STATIC, gripper_size=GRIPPER)
+    assert other.config.text_encoder == "/models/my-minilm"

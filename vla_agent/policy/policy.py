@@ -121,6 +121,9 @@ class VLAPolicy:
         }
         if text_encoder is not None:
             sizes["text_dim"] = int(text_encoder.hidden_size)
+            name = getattr(text_encoder, "name_or_path", None)
+            if isinstance(name, str) and name:  # so from_pretrained reloads the same text encoder
+                sizes["text_encoder"] = name
         seg_config: Any = getattr(segmentation, "config", None)
         if hasattr(seg_config, "to_dict"):  # records the segmentation architecture in config.json
             sizes["segmentation"] = dict(seg_config.to_dict())
