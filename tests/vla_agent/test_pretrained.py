@@ -25,3 +25,26 @@ def test_eval_spec_default_uses_the_named_checkpoint(tmp_path, monkeypatch) -> N
     monkeypatch.setitem(pretrained.NAMED_CHECKPOINTS, "default", tmp_path)
     factory = policy_factory_from_spec("default")
     assert isinstance(factory, PretrainedPolicyFactory) and factory.path == str(tmp_path)
+
+
+def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
+    """Every stage of ``train-default`` parses with the real sub-command parsers, in dependency order."""
+    import argparse
+
+    from vla_agent.cli import build_parser
+    from vla_agent.commands import train_default
+
+    calls: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(train_default, "_stage", lambda name, argv: calls.append((name, argv)))
+    parser = argparse.ArgumentParser()
+    train_default.add_arguments(parser)
+    assert train_default.run(parser.parse_args(["--out", str(tmp_path), "--seed", "3"])) == 0
+    names = [n for n, _ in calls]
+    assert names == ["demonstrations", "segmentation renders", "robot segmentation", "scene-state fine-tuning",
+                     "behaviour cloning"]
+    cli = build_parser()
+    parsed = {n: cli.parse_args(argv) for n, argv in calls}
+    assert parsed["demonstrations"].seed == 103 and parsed["demonstrations"].workers == 2
+    assert parsed["scene-state fine-tuning"].init_weights == str(tmp_path / "seg_robot")
+    assert parsed["scene-state fine-tuning"].scene_data == str(tmp_path / "data")
+    assert parsed["behaviour cloning"].segmentation_weights == str(tmp_path / "seg")

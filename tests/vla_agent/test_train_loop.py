@@ -172,6 +172,9 @@ def test_segmentation_fine_tuning_feeds_policy_training(env, tmp_path, capsys) -
     assert train_segmentation.main(seg_args) == 0
     assert "train --segmentation-weights" in capsys.readouterr().out
     assert (seg_dir / "model.pth").is_file() and (seg_dir / "config.json").is_file()
+    # extending the run resumes from its checkpoint (the saved config names the backend too)
+    assert train_segmentation.main([*seg_args[:5], "3", *seg_args[6:]]) == 0
+    assert "3 iterations" in capsys.readouterr().out
     assert train_segmentation.main(["--data", str(tmp_path / "none"), "--out", str(tmp_path / "o"),
                                     "--no-progress"]) == 2
 

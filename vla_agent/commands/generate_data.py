@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--roboseg", default=None, help="also export RoboSeg image/colour-mask PNG pairs here"
     )
     parser.add_argument("--no-compress", action="store_true", help="np.savez instead of np.savez_compressed")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="parallel processes; >1 records seeded shards (seed, seed+1, ...) under "
+                        "OUT/shards and merges them into OUT (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -69,7 +72,12 @@ def run(args: argparse.Namespace) -> int:
         compress=not args.no_compress,
         progress=not args.no_progress,
     )
-    summary = generate_dataset(config)
+    if args.workers > 1:
+        from vla_agent.data.parallel import generate_sharded
+
+        summary = generate_sharded(config, args.workers)
+    else:
+        summary = generate_dataset(config)
     brief = {
         k: summary[k] for k in ("chains", "frames", "windows", "seconds", "frames_per_s", "frames_this_run")
     }

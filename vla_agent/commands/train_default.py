@@ -2,11 +2,15 @@
 
 Stages (each resumes where a killed run stopped):
 
-1. ``generate-data``: scripted-expert chains in CALVIN's format (the BC dataset);
+1. ``generate-data --workers W``: scripted-expert chains in CALVIN's format (the BC dataset),
+   recorded by W processes as seeded shards and merged;
 2. ``generate-data --roboseg``: a few more chains exported as RoboSeg image/mask pairs;
 3. ``train-segmentation``: the robot-arm Mask R-CNN on those renders (time-limited);
-4. ``train``: behaviour cloning with the frozen segmentation features (cached);
-5. with ``--install``: copy the policy into the package (``VLAPolicy.from_pretrained("default")``).
+4. ``train-segmentation --scene-data``: the same network fine-tuned further with the auxiliary
+   scene-state loss on the BC frames, so its image tokens also say where the blocks, the drawer
+   and the door are (a robot-only network's tokens do not; see ``vla_agent.segmentation.scene_state``);
+5. ``train``: behaviour cloning with the frozen segmentation features (cached);
+6. with ``--install``: copy the policy into the package (``VLAPolicy.from_pretrained("default")``).
 """
 
 from __future__ import annotations
@@ -22,20 +26,25 @@ HELP = "reproduce the shipped default policy: data -> segmentation -> behaviour 
 # the default policy's transformer: small enough to train on 2 CPU cores and ship (< 50 MB)
 DEFAULT_MODEL = ("d_model=128", "n_heads=4", "n_encoder_layers=2", "n_decoder_layers=2", "n_bins=64",
                  "chunk_size=8", "n_action_steps=4", "dropout=0.1")
+DATA_SEED_OFFSET = 100  # demonstration shards use seeds seed+100, seed+101, ...
+ROBOSEG_SEED_OFFSET = 1000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``train-default`` options to ``parser``."""
-    parser.add_argument("--out", type=Path, default=Path("runs/default"), help="pipeline folder")
-    parser.add_argument("--chains", type=int, default=30, help="expert chains of 5 for behaviour cloning")
-    parser.add_argument("--roboseg-chains", type=int, default=3, help="expert chains rendered for segmentation")
-    parser.add_argument("--seg-iterations", type=int, default=600, help="segmentation optimiser steps")
-    parser.add_argument("--seg-minutes", type=float, default=15.0, help="wall-time cap of segmentation training")
-    parser.add_argument("--train-steps", type=int, default=1500, help="behaviour-cloning optimiser steps")
-    parser.add_argument("--batch-size", type=int, default=32, help="behaviour-cloning batch size")
-    parser.add_argument("--seed", type=int, default=0, help="seed of every stage")
-    parser.add_argument("--install", action="store_true",
-                        help="copy the trained policy to the package's checkpoints/default")
+    a = parser.add_argument
+    a("--out", type=Path, default=Path("runs/default"), help="pipeline folder")
+    a("--chains", type=int, default=180, help="expert chains of 5 for behaviour cloning")
+    a("--workers", type=int, default=2, help="processes recording the demonstrations")
+    a("--roboseg-chains", type=int, default=3, help="expert chains rendered for segmentation")
+    a("--seg-iterations", type=int, default=600, help="robot segmentation optimiser steps")
+    a("--seg-minutes", type=float, default=15.0, help="wall-time cap of robot segmentation training")
+    a("--scene-iterations", type=int, default=1200, help="scene-state fine-tuning optimiser steps")
+    a("--scene-minutes", type=float, default=30.0, help="wall-time cap of scene-state fine-tuning")
+    a("--train-steps", type=int, default=6000, help="behaviour-cloning optimiser steps")
+    a("--batch-size", type=int, default=32, help="behaviour-cloning batch size")
+    a("--seed", type=int, default=0, help="seed of every stage")
+    a("--install", action="store_true", help="copy the trained policy to the package's checkpoints/default")
 
 
 def _stage(name: str, argv: list[str]) -> None:
@@ -56,13 +65,19 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     seed = str(args.seed)
     _stage("demonstrations", ["generate-data", "--out", str(out / "data"), "--chains", str(args.chains),
-                              "--seed", seed])
+                              "--seed", str(args.seed + DATA_SEED_OFFSET), "--workers", str(args.workers),
+                              "--val-fraction", "0.05", "--no-progress"])
     _stage("segmentation renders", ["generate-data", "--out", str(out / "roboseg_data"), "--chains",
-                                    str(args.roboseg_chains), "--seed", str(args.seed + 1000),
+                                    str(args.roboseg_chains), "--seed", str(args.seed + ROBOSEG_SEED_OFFSET),
                                     "--roboseg", str(out / "roboseg")])
-    _stage("segmentation", ["train-segmentation", "--data", str(out / "roboseg"), "--out", str(out / "seg"),
-                            "--iterations", str(args.seg_iterations), "--max-minutes", str(args.seg_minutes),
-                            "--seed", seed])
+    _stage("robot segmentation", ["train-segmentation", "--data", str(out / "roboseg"), "--out",
+                                  str(out / "seg_robot"), "--iterations", str(args.seg_iterations),
+                                  "--max-minutes", str(args.seg_minutes), "--seed", seed])
+    _stage("scene-state fine-tuning", ["train-segmentation", "--data", str(out / "roboseg"), "--out",
+                                       str(out / "seg"), "--init-weights", str(out / "seg_robot"),
+                                       "--scene-data", str(out / "data"), "--seg-every", "4",
+                                       "--iterations", str(args.scene_iterations),
+                                       "--max-minutes", str(args.scene_minutes), "--seed", seed])
     model = [x for kv in DEFAULT_MODEL for x in ("--model", kv)]
     _stage("behaviour cloning", ["train", "--data", str(out / "data"), "--out", str(out / "train"),
                                  "--segmentation-weights", str(out / "seg"), "--max-steps", str(args.train_steps),

@@ -56,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--weight-file", default=None, help="start from a .pth state dict (e.g. the seed's published weights)")
     a("--set", dest="overrides", action="append", type=_override, default=None, metavar="KEY=VALUE",
       help="SegmentationConfig field, e.g. --set image_size=160 --set token_grid=5")
+    a("--scene-data", default=None,
+      help="CALVIN-format dataset whose frames add an auxiliary scene-state loss on the image tokens "
+      "(block poses, drawer, slider, lights; see vla_agent.segmentation.scene_state)")
+    a("--scene-weight", type=float, default=1.0, help="weight of the scene-state loss (default: 1.0)")
+    a("--scene-batch-size", type=int, default=16, help="dataset frames per step for that loss (default: 16)")
+    a("--seg-every", type=int, default=1, help="Mask R-CNN losses every N steps (default: 1)")
     a("--device", default="cpu", help="torch device (default: cpu)")
     a("--progress", action=argparse.BooleanOptionalAction, default=True, help="show a progress bar")
 
@@ -72,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.resume and os.path.isfile(last):
             # the architecture of an interrupted run is the one in its checkpoint
-            saved = torch.load(last, map_location="cpu", weights_only=False).get("config", {})
+            saved = dict(torch.load(last, map_location="cpu", weights_only=False).get("config", {}))
+            saved.pop("backend", None)  # chosen by --backend (the checkpoint's weights must fit it)
             overrides = {**overrides, **saved}
         torch.manual_seed(args.seed)  # from-scratch initialisation is repeatable
         seg = SegmentationModel(weight_directory=args.init_weights, weight_file=args.weight_file,
@@ -82,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
             weight_decay=args.weight_decay, warmup=args.warmup, clip_grad_norm=args.clip_grad_norm,
             augment=args.augment, seed=args.seed, checkpoint_every=args.checkpoint_every,
             resume=args.resume, progress=args.progress, max_minutes=args.max_minutes,
+            scene_data=args.scene_data, scene_weight=args.scene_weight, scene_batch_size=args.scene_batch_size,
+            seg_every=args.seg_every,
         )
     except (ValueError, FileNotFoundError, ImportError) as e:
         print(f"vla-agent train-segmentation: error: {e}", file=sys.stderr)
@@ -91,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"[train-segmentation] {result['iterations']} iterations on {result['num_images']} images "
           f"({result['skipped_empty']} without robot pixels skipped) in {result['seconds']:.0f} s; "
           f"last loss {loss}; weights in {args.out} (use: vla-agent train --segmentation-weights {args.out})")
+    if "scene_state" in result:
+        print(f"[train-segmentation] scene-state read-out: {json.dumps(result['scene_state'])}")
     return 0
 
 

@@ -48,6 +48,10 @@ def fine_tune(
     resume: bool = True,
     progress: bool = True,
     max_minutes: float | None = None,
+    scene_data: str | os.PathLike | None = None,
+    scene_weight: float = 1.0,
+    scene_batch_size: int = 16,
+    seg_every: int = 1,
 ) -> dict:
     """Train ``seg`` on RoboSeg pairs under ``dataset_path``.
 
@@ -66,6 +70,13 @@ def fine_tune(
         resume: continue from ``output_dir/last.pt`` when present.
         progress: show a tqdm bar.
         max_minutes: stop (after checkpointing) when this wall time is spent.
+        scene_data: a CALVIN-format dataset root; its ``training/`` frames add the auxiliary
+            scene-state loss of :mod:`vla_agent.segmentation.scene_state` (its ``validation/``
+            frames, when present, are used for the final read-out figures).
+        scene_weight: weight of that loss.
+        scene_batch_size: dataset frames (both cameras) per step for that loss.
+        seg_every: compute the Mask R-CNN losses every ``seg_every`` steps (the scene-state loss
+            runs every step).
 
     Returns:
         ``{"iterations": done, "history": [{"iteration", "loss", <loss terms>, "lr"}...],
@@ -80,6 +91,8 @@ def fine_tune(
         ("iterations", iterations),
         ("batch_size", batch_size),
         ("checkpoint_every", checkpoint_every),
+        ("scene_batch_size", scene_batch_size),
+        ("seg_every", seg_every),
     ):
         if int(v) < 1:
             raise ValueError(f"{name}: expected a positive integer, got {v}")
@@ -92,6 +105,13 @@ def fine_tune(
     dataset = RoboSegDataset(dataset_path, instance_mode=seg.config.instance_mode)
     backend = seg.backend
     params = backend.parameters()
+    scene = head = None
+    if scene_data is not None:
+        from vla_agent.segmentation.scene_state import SceneFrames, build_head
+
+        scene = SceneFrames(Path(scene_data) / "training")
+        head = build_head(seg, scene, seed=seed)
+        params = params + list(head.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
     def lr_at(it: int) -> float:
@@ -108,7 +128,13 @@ def fine_tune(
         ck = out / CHECKPOINT
         if resume and ck.is_file():
             state = torch.load(ck, map_location="cpu", weights_only=False)
+            saved_head = state.get("scene_head")
+            if (head is None) != (saved_head is None):
+                raise ValueError(f"{ck}: written {'with' if saved_head is not None else 'without'} scene_data; "
+                                 f"resume the same way or use another output_dir")
             backend.load_state_dict(state["model"])
+            if head is not None:
+                head.load_state_dict(saved_head)
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
             start, history = int(state["iteration"]), list(state["history"])
@@ -125,6 +151,7 @@ def fine_tune(
                 "model": backend.state_dict(),
                 "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict(),
+                "scene_head": head.state_dict() if head is not None else None,
                 "iteration": it,
                 "history": history,
                 "config": seg.config.to_dict(),
@@ -144,10 +171,18 @@ def fine_tune(
             idx = rng.integers(0, len(dataset), size=batch_size)
             samples = [dataset.sample(int(i), augment, rng) for i in idx]
             samples = [s for s in samples if len(s.boxes)]  # augmentation may push the robot out
-            if not samples:
+            if it % seg_every != 0:
+                samples = []
+            if not samples and scene is None:
                 it += 1
                 continue
-            losses = backend.losses([s.image for s in samples], [s.masks for s in samples], [s.boxes for s in samples])
+            losses = (backend.losses([s.image for s in samples], [s.masks for s in samples], [s.boxes for s in samples])
+                      if samples else {})
+            if scene is not None and head is not None:
+                from vla_agent.segmentation.scene_state import scene_state_loss
+
+                rows = rng.integers(0, len(scene), size=scene_batch_size)
+                losses["loss_scene_state"] = scene_weight * scene_state_loss(seg, head, scene.batch(rows))
             loss = sum(losses.values())
             if not torch.isfinite(loss):
                 terms = {k: float(v) for k, v in losses.items()}
@@ -173,10 +208,29 @@ def fine_tune(
     checkpoint(it)
     if out is not None:
         seg.save(out)
+    extra: dict[str, Any] = {}
+    if scene is not None and head is not None:
+        extra["scene_state"] = _scene_report(seg, head, Path(scene_data), out)  # type: ignore[arg-type]
     return {
+        **extra,
         "iterations": it,
         "history": history,
         "skipped_empty": len(dataset.skipped_empty),
         "num_images": len(dataset),
         "seconds": time.time() - t0,
     }
+
+
+def _scene_report(seg: SegmentationModel, head: Any, root: Path, out: Path | None) -> dict[str, float]:
+    """Held-out read-out figures of the scene-state head (validation split, else training), saved
+    with the head next to the weights."""
+    import json
+
+    from vla_agent.segmentation.scene_state import SceneFrames, evaluate_scene_state
+
+    split = root / "validation" if (root / "validation").is_dir() else root / "training"
+    report = {"split": str(split), **evaluate_scene_state(seg, head, SceneFrames(split, max_frames=1000))}
+    if out is not None:
+        torch.save(head.state_dict(), out / "scene_head.pt")
+        (out / "scene_state.json").write_text(json.dumps(report, indent=1))
+    return report  # type: ignore[return-value]
