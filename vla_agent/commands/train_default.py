@@ -39,10 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--roboseg-chains", type=int, default=3, help="expert chains rendered for segmentation")
     a("--seg-iterations", type=int, default=600, help="robot segmentation optimiser steps")
     a("--seg-minutes", type=float, default=15.0, help="wall-time cap of robot segmentation training")
-    a("--scene-iterations", type=int, default=1200, help="scene-state fine-tuning optimiser steps")
+    a("--scene-iterations", type=int, default=2400, help="scene-state fine-tuning optimiser steps")
     a("--scene-minutes", type=float, default=30.0, help="wall-time cap of scene-state fine-tuning")
-    a("--train-steps", type=int, default=6000, help="behaviour-cloning optimiser steps")
-    a("--batch-size", type=int, default=32, help="behaviour-cloning batch size")
+    a("--train-steps", type=int, default=4400, help="behaviour-cloning optimiser steps")
+    a("--batch-size", type=int, default=64, help="behaviour-cloning batch size")
     a("--seed", type=int, default=0, help="seed of every stage")
     a("--install", action="store_true", help="copy the trained policy to the package's checkpoints/default")
 
@@ -81,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     model = [x for kv in DEFAULT_MODEL for x in ("--model", kv)]
     _stage("behaviour cloning", ["train", "--data", str(out / "data"), "--out", str(out / "train"),
                                  "--segmentation-weights", str(out / "seg"), "--max-steps", str(args.train_steps),
-                                 "--batch-size", str(args.batch_size), "--seed", seed, "--resume", *model])
+                                 "--batch-size", str(args.batch_size), "--seed", seed, "--resume", *model,
+                                 "--num-workers", "1", "--feature-batch-size", "32", "--eval-every", "500",
+                                 "--checkpoint-every", "500", "--threads", "2"])
     policy = out / "train" / "policy"
     if args.install:
         tmp = DEFAULT_CHECKPOINT.with_name(DEFAULT_CHECKPOINT.name + ".tmp")
