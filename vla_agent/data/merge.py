@@ -125,12 +125,11 @@ def merge_datasets(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
         stats, counts = [], []
         scene_info: dict[str, list[int]] = {}
         val_emb: dict[str, Any] = {}
-        total = sum(int((read_segments(r / split)[:, 1] - read_segments(r / split)[:, 0] + 1).sum())
-                    for r, _ in present)
+        seg_lists = [read_segments(r / split) for r, _ in present]
+        total = sum(int((g[:, 1] - g[:, 0] + 1).sum()) for g in seg_lists)
         with tqdm(total=total, desc=f"merge {split}", unit="frame", disable=not progress) as bar:
-            for root, off in present:
+            for (root, off), segs in zip(present, seg_lists, strict=True):
                 src = root / split
-                segs = read_segments(src)
                 for s, e in segs.tolist():
                     for i in range(s, e + 1):
                         _link(frame_path(src, i), frame_path(dst, i + off))

@@ -107,7 +107,7 @@ def fine_tune(
     params = backend.parameters()
     scene = head = None
     if scene_data is not None:
-        from vla_agent.segmentation.scene_state import SceneFrames, build_head
+        from vla_agent.segmentation.scene_state import SceneFrames, build_head, scene_state_loss
 
         scene = SceneFrames(Path(scene_data) / "training")
         head = build_head(seg, scene, seed=seed)
@@ -179,8 +179,6 @@ def fine_tune(
             losses = (backend.losses([s.image for s in samples], [s.masks for s in samples], [s.boxes for s in samples])
                       if samples else {})
             if scene is not None and head is not None:
-                from vla_agent.segmentation.scene_state import scene_state_loss
-
                 rows = rng.integers(0, len(scene), size=scene_batch_size)
                 losses["loss_scene_state"] = scene_weight * scene_state_loss(seg, head, scene.batch(rows))
             loss = sum(losses.values())
