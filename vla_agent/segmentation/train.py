@@ -168,11 +168,11 @@ def fine_tune(
         while it < iterations:
             rng = np.random.default_rng([seed, it])
             torch.manual_seed(int(rng.integers(2**62)))
-            idx = rng.integers(0, len(dataset), size=batch_size)
-            samples = [dataset.sample(int(i), augment, rng) for i in idx]
-            samples = [s for s in samples if len(s.boxes)]  # augmentation may push the robot out
-            if it % seg_every != 0:
-                samples = []
+            samples = []
+            if it % seg_every == 0:  # RoboSeg images are read and augmented only on Mask R-CNN steps
+                idx = rng.integers(0, len(dataset), size=batch_size)
+                samples = [dataset.sample(int(i), augment, rng) for i in idx]
+                samples = [s for s in samples if len(s.boxes)]  # augmentation may push the robot out
             if not samples and scene is None:
                 it += 1
                 continue
@@ -224,11 +224,12 @@ def _scene_report(seg: SegmentationModel, head: Any, root: Path, out: Path | Non
     with the head next to the weights."""
     import json
 
+    from vla_agent.data.format import write_bytes_atomic
     from vla_agent.segmentation.scene_state import SceneFrames, evaluate_scene_state
 
     split = root / "validation" if (root / "validation").is_dir() else root / "training"
     report = {"split": str(split), **evaluate_scene_state(seg, head, SceneFrames(split, max_frames=1000))}
     if out is not None:
-        torch.save(head.state_dict(), out / "scene_head.pt")
-        (out / "scene_state.json").write_text(json.dumps(report, indent=1))
+        _atomic_torch_save(head.state_dict(), out / "scene_head.pt")
+        write_bytes_atomic(out / "scene_state.json", json.dumps(report, indent=1).encode("utf-8"))
     return report  # type: ignore[return-value]
