@@ -80,9 +80,21 @@ def test_merge_errors(two_sources, tmp_path: Path) -> None:
         merge_datasets(two_sources, two_sources[0], progress=False)
     with pytest.raises(ValueError, match="sources"):
         merge_datasets([tmp_path], tmp_path / "y", progress=False)
-    merge_datasets(two_sources[:1], tmp_path / "z", progress=False)
+    merge_datasets(two_sources[1:], tmp_path / "z", progress=False)
     with pytest.raises(ValueError, match="other sources"):
         merge_datasets(two_sources, tmp_path / "z", progress=False)
+
+
+def test_a_merge_extends_without_touching_earlier_frames(two_sources, tmp_path: Path) -> None:
+    out = tmp_path / "grown"
+    first = merge_datasets(two_sources[:1], out, progress=False)
+    old = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "training").glob("episode_*.npz")}
+    both = merge_datasets(two_sources, out, progress=False)  # a new shard after the old one
+    assert both["offsets"][0] == 0 and both["splits"]["training"]["frames"] > first["splits"]["training"]["frames"]
+    now = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (out / "training").glob("episode_*.npz")}
+    assert {k: now[k] for k in old} == old  # same files: feature caches keyed by them stay valid
+    assert both == merge_datasets(two_sources, tmp_path / "fresh", progress=False)
+    assert read_lang_annotations(out / "training").ann == read_lang_annotations(tmp_path / "fresh" / "training").ann
 
 
 def test_shard_configs_split_chains_and_seeds(tmp_path: Path) -> None:

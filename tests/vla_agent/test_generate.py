@@ -316,3 +316,36 @@ def test_command_line_entry_point(tmp_path: Path) -> None:
     assert brief["chains"] == 1 and brief["frames"]["training"] > 0
     ds = CalvinDataset(out, "training", keys=("rgb_static", "robot_obs"), window=8)
     assert ds[0]["rgb_static"].shape == (8, 200, 200, 3)
+
+
+def test_still_start_frames_are_labelled_with_the_first_moving_chunk(fast_run) -> None:
+    from vla_agent.policy import ActionTokenizer, Normalizer
+    from vla_agent.training.dataset import BCDataset
+    from vla_agent.training.samples import STILL_ACTION, build_split_index
+
+    out, _ = fast_run
+    whole = build_split_index(out / "training")
+    skip = build_split_index(out / "training", skip_still_start=True)
+    np.testing.assert_array_equal(skip.starts, whole.starts)
+    assert len(skip) == len(whole) and not whole.action_offsets.any()
+    # the expert closes or opens the gripper in place before it reaches: some window starts still
+    assert skip.action_offsets.any(), skip.action_offsets
+    for w, off in enumerate(skip.action_offsets.tolist()):
+        arm = np.abs(skip.window_actions(w)[:, :6]).max(1)
+        assert (arm[:off] <= STILL_ACTION).all() and arm[off] > STILL_ACTION
+    tok = ActionTokenizer(n_bins=65, chunk_size=4)
+    norm = Normalizer.from_data(skip.robot_obs)
+    a = BCDataset(whole, tok.encode_chunk, norm.normalize, 4)
+    b = BCDataset(skip, tok.encode_chunk, norm.normalize, 4)
+    w = int(np.flatnonzero(skip.action_offsets)[0])
+    first = int(np.flatnonzero(skip.samples[:, 0] == w)[0])
+    off = int(skip.action_offsets[w])
+    ta, tb = a.action_tokens, b.action_tokens  # (S, L): this run recorded no images to read
+    for t in range(off):  # observations of the still start: the chunk of the first moving frame
+        assert (tb[first + t] == ta[first + off]).all()
+    np.testing.assert_array_equal(a.robot_obs, b.robot_obs)  # the observations are unchanged
+    assert not (ta[first] == ta[first + off]).all()
+    kept = skip.samples[:, 1] >= skip.action_offsets[skip.samples[:, 0]]  # every other sample keeps its label
+    np.testing.assert_array_equal(ta[kept], tb[kept])
+    # scene state is read with the frames (an auxiliary target, never an input)
+    assert whole.scene_obs.shape == (len(whole.frames), C.SCENE_OBS_DIM) and np.isfinite(whole.scene_obs).all()

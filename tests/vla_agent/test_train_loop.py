@@ -102,6 +102,23 @@ def test_run_folder_holds_config_metrics_plot_and_best_policy(env) -> None:
         train(config(env, "finetune2", max_steps=2, init_policy=r.policy_dir))
 
 
+def test_scene_state_auxiliary_loss_and_angle_normalisation(env) -> None:
+    from vla_agent.policy.normalization import ANGLE_DIMS
+
+    r = train(config(env, "scene", max_steps=8, lr=3e-3, eval_every=4,
+                     model={**TINY_MODEL, "scene_weight": 1.0}))
+    rows = read_metrics(os.path.join(r.run_dir, "metrics.csv"))
+    train_rows = [float(x["scene_loss"]) for x in rows if x["split"] == "train"]
+    val_rows = [float(x["scene_loss"]) for x in rows if x["split"] == "val"]
+    assert len(train_rows) == 4 and len(val_rows) == 2 and np.isfinite(train_rows + val_rows).all()
+    assert train_rows[-1] < train_rows[0]  # standardised targets: it starts near 1 and learns
+    policy = VLAPolicy.from_pretrained(r.policy_dir)
+    assert policy.model.scene_head is not None and policy.normalizer.angle_dims == ANGLE_DIMS
+    plain = read_metrics(os.path.join(train(config(env, "noscene", max_steps=2, eval_every=0)).run_dir,
+                                      "metrics.csv"))
+    assert all(x["scene_loss"] == "" for x in plain)
+
+
 def test_without_the_feature_cache_losses_match_the_cached_run(env) -> None:
     kw = {"max_steps": 2, "log_every": 1, "eval_every": 0, "cache_dtype": "float32",
           "model": {**TINY_MODEL, "dropout": 0.0}}

@@ -200,6 +200,41 @@ def test_forward_logs_and_loss_terms() -> None:
     assert "plan_loss" not in logs
 
 
+def test_scene_head_adds_a_trainable_auxiliary_loss_and_leaves_the_rest_alone() -> None:
+    from vla_agent.segmentation.scene_state import SCENE_TARGETS
+
+    plain, aux = VLAModel(tiny_config()), VLAModel(tiny_config(scene_weight=0.5))
+    assert plain.scene_head is None and aux.scene_head is not None
+    shared = dict(plain.named_parameters())
+    for name, p in aux.named_parameters():  # the head is initialised last: the rest is unchanged
+        if not name.startswith("scene_head."):
+            assert torch.equal(p, shared[name]), name
+    batch = make_batch(aux.config)
+    target = torch.randn(3, SCENE_TARGETS, generator=torch.Generator().manual_seed(1))
+    aux.eval()
+    loss, logs = aux({**batch, "scene_target": target})
+    assert abs(logs["loss"] - (logs["action_loss"] + 0.1 * logs["plan_loss"] + 0.5 * logs["scene_loss"])) < 1e-4
+    loss.backward()
+    assert aux.scene_head[0].weight.grad.abs().sum() > 0
+    enc_grads = [p.grad for p in aux.encoder.parameters() if p.grad is not None]
+    assert enc_grads and sum(float(g.abs().sum()) for g in enc_grads) > 0  # it shapes the encoder
+    # a few steps fit the targets of a fixed batch
+    opt = torch.optim.Adam(aux.parameters(), lr=3e-3)
+    first = logs["scene_loss"]
+    for _ in range(30):
+        opt.zero_grad()
+        loss, logs = aux({**batch, "scene_target": target})
+        loss.backward()
+        opt.step()
+    assert logs["scene_loss"] < 0.5 * first
+    _, logs = plain({**batch, "scene_target": target})  # no head: the target is not used
+    assert "scene_loss" not in logs
+    with pytest.raises(ValueError, match="scene_target: expected shape"):
+        aux({**batch, "scene_target": target[:, :-1]})
+    with pytest.raises(ValueError, match="scene_weight"):
+        tiny_config(scene_weight=-1.0)
+
+
 def test_forward_bad_batches() -> None:
     config = tiny_config()
     model = VLAModel(config)

@@ -24,8 +24,9 @@ from pathlib import Path
 HELP = "reproduce the shipped default policy: data -> segmentation -> behaviour cloning (-> install)"
 
 # the default policy's transformer: small enough to train on 2 CPU cores and ship (< 50 MB)
-DEFAULT_MODEL = ("d_model=128", "n_heads=4", "n_encoder_layers=2", "n_decoder_layers=2", "n_bins=64",
-                 "chunk_size=8", "n_action_steps=4", "dropout=0.1")
+# an odd bin count puts a bin centre on 0, so "do not move" in one dimension is exact
+DEFAULT_MODEL = ("d_model=128", "n_heads=4", "n_encoder_layers=2", "n_decoder_layers=2", "n_bins=65",
+                 "chunk_size=8", "n_action_steps=4", "dropout=0.1", "scene_weight=0.5")
 DATA_SEED_OFFSET = 100  # demonstration shards use seeds seed+100, seed+101, ...
 ROBOSEG_SEED_OFFSET = 1000
 

@@ -9,6 +9,8 @@ from the sources' per-split means and standard deviations, weighted by their fra
 
 Every auxiliary file is written atomically and the frames first, so a killed merge is redone by
 running it again (the destination must be empty or hold an earlier attempt of the same merge).
+A merge can be extended: merging the same sources followed by new ones into the same folder adds
+the new frames after the old, whose ids and files do not change.
 """
 
 from __future__ import annotations
@@ -112,8 +114,13 @@ def merge_datasets(sources: Sequence[str | os.PathLike], out: str | os.PathLike,
     offsets = np.concatenate([[0], np.cumsum(spans)[:-1]]).astype(np.int64).tolist()
     summary: dict[str, Any] = {"sources": [str(r) for r in roots], "offsets": offsets, "splits": {}}
     marker = out / MERGE_FILE
-    if marker.is_file() and json.loads(marker.read_text())["sources"] != summary["sources"]:
-        raise ValueError(f"out: {out} holds a merge of other sources; choose an empty folder")
+    if marker.is_file():
+        before = json.loads(marker.read_text())["sources"]
+        # the same sources again (a resumed merge) or more sources after them (an extended dataset:
+        # earlier frames keep their ids and files, so caches keyed by them stay valid)
+        if summary["sources"][: len(before)] != before:
+            raise ValueError(f"out: {out} holds a merge of other sources ({before}); choose an empty "
+                             f"folder or list those sources first")
 
     for split in SPLITS:
         present = [(r, o) for r, o in zip(roots, offsets, strict=True) if (r / split / EP_START_END_IDS).is_file()]

@@ -44,6 +44,9 @@ class VLAConfig:
         plan_dim: latent-plan size, the instruction sentence-embedding size (384).
         plan_loss: ``"cosine"`` or ``"mse"``.
         plan_weight: weight of the latent-plan loss against the action cross-entropy.
+        scene_weight: weight of an auxiliary loss during training: a small head on the encoder's
+            pooled output regresses the scene state (articulated parts, block poses, blocks relative
+            to the gripper; standardised). 0 builds no head. Never an input: inference ignores it.
         segmentation: keyword arguments that rebuild the ``SegmentationModel`` (its weights travel apart).
         seed: seed used to initialise the weights.
     """
@@ -70,6 +73,7 @@ class VLAConfig:
     plan_dim: int = LANG_EMB_DIM
     plan_loss: str = "cosine"
     plan_weight: float = 0.1
+    scene_weight: float = 0.0
     segmentation: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
 
@@ -101,6 +105,8 @@ class VLAConfig:
             raise ValueError(f"VLAConfig.plan_loss: expected 'cosine' or 'mse', received {self.plan_loss!r}")
         if not isinstance(self.plan_weight, (int, float)) or not float(self.plan_weight) >= 0.0:
             raise ValueError(f"VLAConfig.plan_weight: expected a float >= 0, received {self.plan_weight!r}")
+        if not isinstance(self.scene_weight, (int, float)) or not float(self.scene_weight) >= 0.0:
+            raise ValueError(f"VLAConfig.scene_weight: expected a float >= 0, received {self.scene_weight!r}")
         if not isinstance(self.text_encoder, str) or not self.text_encoder.strip():
             raise ValueError(f"VLAConfig.text_encoder: expected a model id or path, "
                              f"received {self.text_encoder!r}")
@@ -111,6 +117,7 @@ class VLAConfig:
             raise ValueError(f"VLAConfig.seed: expected an int, received {self.seed!r}")
         self.dropout = float(self.dropout)
         self.plan_weight = float(self.plan_weight)
+        self.scene_weight = float(self.scene_weight)
 
     # --- derived sizes ---------------------------------------------------------------------------
     @property

@@ -24,6 +24,7 @@ from torch.nn import functional as F
 from vla_agent.model import Decoder, Encoder
 from vla_agent.policy.configuration import VLAConfig
 from vla_agent.policy.tokenizer import ActionTokenizer
+from vla_agent.segmentation.scene_state import SCENE_TARGETS
 
 
 class VLAModel(nn.Module):
@@ -60,6 +61,11 @@ class VLAModel(nn.Module):
         self.register_buffer("grammar_bias", grammar_bias, persistent=False)  # (L, V) 0 / -inf
         self.grammar_bias: torch.Tensor
         self.allowed: torch.Tensor
+        # --- auxiliary scene-state head (training only; registered last so it leaves the other
+        # parameters' seeded initialisation unchanged) ---------------------------------------------
+        self.scene_head: nn.Module | None = None
+        if c.scene_weight > 0:
+            self.scene_head = nn.Sequential(nn.Linear(C, C), nn.GELU(), nn.Linear(C, SCENE_TARGETS))
         gen = torch.Generator().manual_seed(c.seed)
         self._init_weights(gen)
 
@@ -96,6 +102,14 @@ class VLAModel(nn.Module):
         Returns:
             ``(memory, memory_mask, plan)``: (B, 1 + S, C), (B, 1 + S) bool, (B, 384).
         """
+        memory, memory_mask, plan, _ = self._encode(text_feats, text_mask, image_tokens, robot_obs)
+        return memory, memory_mask, plan
+
+    def _encode(
+        self, text_feats: torch.Tensor, text_mask: torch.Tensor, image_tokens: torch.Tensor,
+        robot_obs: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`encode` plus the pooled encoder output (B, C) the heads read."""
         c = self.config
         B = text_feats.shape[0]
         text_feats, text_mask = self._pad_text(text_feats, text_mask)
@@ -115,7 +129,7 @@ class VLAModel(nn.Module):
         plan = self.plan_head(pooled)  # (B, 384)
         memory = torch.cat([self.plan_in(plan).unsqueeze(1), h], dim=1)  # (B, 1 + S, C)
         memory_mask = torch.cat([mask[:, :1], mask], dim=1)  # (B, 1 + S); the plan slot is always real
-        return memory, memory_mask, plan
+        return memory, memory_mask, plan, pooled
 
     def _pad_text(self, feats: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         c = self.config
@@ -145,11 +159,13 @@ class VLAModel(nn.Module):
             batch: ``text_feats`` (B, T, H), ``text_mask`` (B, T), ``image_tokens`` (B, N_img, C_img),
                 ``robot_obs`` (B, 15) normalised, ``action_tokens`` (B, L) targets from
                 :meth:`ActionTokenizer.encode_chunk` (incl. EOS/PAD), optional ``plan_target`` (B, 384)
-                (CALVIN's ``emb``; rows of (B, 1, 384) are accepted).
+                (CALVIN's ``emb``; rows of (B, 1, 384) are accepted), optional ``scene_target``
+                (B, 29) standardised scene state (used when ``scene_weight`` > 0).
 
         Returns:
             ``(loss, logs)``: loss = action-token cross-entropy (EOS included, PAD ignored)
-            + ``plan_weight`` x latent-plan loss; logs hold floats for printing.
+            + ``plan_weight`` x latent-plan loss + ``scene_weight`` x scene-state MSE; logs hold
+            floats for printing.
         """
         for key in ("text_feats", "text_mask", "image_tokens", "robot_obs", "action_tokens"):
             if key not in batch:
@@ -158,8 +174,8 @@ class VLAModel(nn.Module):
         targets = batch["action_tokens"].long()  # (B, L)
         B = targets.shape[0]
         _expect(targets, "action_tokens", (B, self.config.action_sequence_length))
-        memory, memory_mask, plan = self.encode(batch["text_feats"], batch["text_mask"],
-                                                batch["image_tokens"], batch["robot_obs"])
+        memory, memory_mask, plan, pooled = self._encode(batch["text_feats"], batch["text_mask"],
+                                                         batch["image_tokens"], batch["robot_obs"])
         bos = torch.full((B, 1), tok.bos_id, dtype=torch.long, device=targets.device)  # (B, 1)
         inputs = torch.cat([bos, targets[:, :-1]], dim=1)  # (B, L): targets shifted right
         logits = self.decoder(inputs, memory, memory_mask)  # (B, L, V)
@@ -176,6 +192,12 @@ class VLAModel(nn.Module):
             plan_loss = self.plan_loss(plan, target)
             loss = loss + self.config.plan_weight * plan_loss
             logs["plan_loss"] = float(plan_loss.detach())
+        if self.scene_head is not None and "scene_target" in batch:
+            target = batch["scene_target"].to(pooled.dtype)
+            _expect(target, "scene_target", (B, SCENE_TARGETS))
+            scene_loss = F.mse_loss(self.scene_head(pooled), target)
+            loss = loss + self.config.scene_weight * scene_loss
+            logs["scene_loss"] = float(scene_loss.detach())
         logs["loss"] = float(loss.detach())
         return loss, logs
 

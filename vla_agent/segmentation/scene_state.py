@@ -36,6 +36,7 @@ _BLOCK_STARTS = (6, 12, 18)
 _REL_CLIP = 0.3
 STATIC_TARGETS = len(_ARTICULATED) + 5 * len(_BLOCK_STARTS)  # 20
 GRIPPER_TARGETS = 3 * len(_BLOCK_STARTS)  # 9
+SCENE_TARGETS = STATIC_TARGETS + GRIPPER_TARGETS  # 29
 
 
 def static_targets(scene_obs: np.ndarray) -> np.ndarray:
@@ -54,6 +55,11 @@ def gripper_targets(scene_obs: np.ndarray, robot_obs: np.ndarray) -> np.ndarray:
     tcp = np.asarray(robot_obs, dtype=np.float32)[:, :3]
     rel = [np.clip(s[:, b : b + 3] - tcp, -_REL_CLIP, _REL_CLIP) for b in _BLOCK_STARTS]
     return np.concatenate(rel, axis=1).astype(np.float32)
+
+
+def scene_targets(scene_obs: np.ndarray, robot_obs: np.ndarray) -> np.ndarray:
+    """(B, 24) scene_obs, (B, 15) robot_obs -> (B, 29) float32: static targets, then gripper targets."""
+    return np.concatenate([static_targets(scene_obs), gripper_targets(scene_obs, robot_obs)], axis=1)
 
 
 class SceneFrames:

@@ -80,6 +80,9 @@ class TrainConfig:
     cache_dtype: str = _f("float16", "dtype of cached image features: float16 (half the disk) or float32")
     feature_batch_size: int = _f(16, "frames per forward pass when filling the feature cache")
     max_windows: int | None = _f(None, "use only the first N annotated windows of each split (tiny runs)")
+    skip_still_start: bool = _f(True, "label a window's leading still frames with the actions of its "
+                                      "first moving frame, so the policy never learns to wait where a "
+                                      "subtask begins (--no-skip-still-start keeps the recorded labels)")
     # --- hardware -----------------------------------------------------------------------------
     device: str = _f("auto", "auto (CUDA when available), cpu or cuda; torchrun: one process per device")
     threads: int | None = _f(None, "torch CPU threads per process (default: torch's choice)")

@@ -32,10 +32,12 @@ class BCDataset(torch.utils.data.Dataset):
         image_store: cache holding each observation frame's image tokens under ``image_keys``;
             ``None`` reads raw images instead.
         image_keys: F cache keys, one per row of ``index.frames`` (required with ``image_store``).
+        scene_targets: optional (F, D) float32 auxiliary targets, one row per row of ``index.frames``.
 
     Items: ``sentence_id`` int64 (), ``robot_obs`` float32 (15,), ``action_tokens`` int64 (L,),
-    ``plan_target`` float32 (384,), and either ``image_tokens`` float32 (N_img, C_img) or
-    ``rgb_static`` uint8 (200, 200, 3) + ``rgb_gripper`` uint8 (84, 84, 3).
+    ``plan_target`` float32 (384,), ``scene_target`` float32 (D,) when given, and either
+    ``image_tokens`` float32 (N_img, C_img) or ``rgb_static`` uint8 (200, 200, 3) +
+    ``rgb_gripper`` uint8 (84, 84, 3).
     """
 
     def __init__(
@@ -46,10 +48,15 @@ class BCDataset(torch.utils.data.Dataset):
         chunk_size: int,
         image_store: FeatureStore | None = None,
         image_keys: list[str] | None = None,
+        scene_targets: np.ndarray | None = None,
     ) -> None:
         if image_store is not None and (image_keys is None or len(image_keys) != len(index.frames)):
             raise ValueError(f"image_keys: expected {len(index.frames)} keys (one per frame) with an image "
                              f"store, received {None if image_keys is None else len(image_keys)}")
+        if scene_targets is not None and len(scene_targets) != len(index.frames):
+            raise ValueError(f"scene_targets: expected {len(index.frames)} rows (one per frame), "
+                             f"received {len(scene_targets)}")
+        self.scene_targets = scene_targets
         self.index = index
         self.image_store = image_store
         self.image_keys = image_keys
@@ -62,8 +69,9 @@ class BCDataset(torch.utils.data.Dataset):
         tokens = []
         for w in range(index.num_windows):
             acts = index.window_actions(w)  # (T, 7)
+            first = int(index.action_offsets[w])
             for t in range(acts.shape[0]):
-                chunk, ends = chunk_for_start(acts, t, chunk_size)
+                chunk, ends = chunk_for_start(acts, max(t, first), chunk_size)
                 tokens.append(encode_chunk(chunk, ends))
         self.action_tokens = np.stack(tokens).astype(np.int64)  # (S, L)
         assert self.action_tokens.shape[0] == S
@@ -79,6 +87,8 @@ class BCDataset(torch.utils.data.Dataset):
             "action_tokens": self.action_tokens[i],
             "plan_target": self.index.plan_targets[self.plan_rows[i]],
         }
+        if self.scene_targets is not None:
+            item["scene_target"] = self.scene_targets[row]
         if self.image_store is not None:
             assert self.image_keys is not None
             feats = self.image_store.get(self.image_keys[row])

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 METRICS_NAME = "metrics.csv"
 FIELDS = (
-    "step", "epoch", "split", "loss", "action_loss", "plan_loss", "token_accuracy", "lr", "grad_norm",
+    "step", "epoch", "split", "loss", "action_loss", "plan_loss", "scene_loss", "token_accuracy", "lr", "grad_norm",
     "samples_per_s",
 )
 

@@ -65,8 +65,12 @@ def freeze_segmentation(seg: Any) -> None:
         m.requires_grad_(False)
 
 
-def build_policy(cfg: TrainConfig, device: torch.device | str = "cpu") -> VLAPolicy:
+def build_policy(cfg: TrainConfig, device: torch.device | str = "cpu",
+                 normalizer: Normalizer | None = None) -> VLAPolicy:
     """The policy to train: from ``init_policy`` or freshly initialised (seeded by ``VLAConfig.seed``).
+
+    ``normalizer`` holds the ``robot_obs`` statistics of a fresh policy (the training loop passes
+    those of the frames it trains on); ``None`` reads the training split's ``statistics.yaml``.
 
     The segmentation model's token sizes fill ``image_feature_dim`` / ``num_*_tokens``, and its config
     is recorded in ``VLAConfig.segmentation`` so :meth:`VLAPolicy.from_pretrained` rebuilds it.
@@ -92,4 +96,6 @@ def build_policy(cfg: TrainConfig, device: torch.device | str = "cpu") -> VLAPol
         segmentation=seg.config.to_dict() if hasattr(seg, "config") else dict(kw.get("segmentation", {})),
     )
     config = VLAConfig(**kw)
-    return VLAPolicy(config, segmentation=seg, normalizer=training_normalizer(cfg.data), device=device)
+    if normalizer is None:
+        normalizer = training_normalizer(cfg.data)
+    return VLAPolicy(config, segmentation=seg, normalizer=normalizer, device=device)

@@ -6,11 +6,22 @@ shows one subtask being done, and the subtask is complete after its last frame's
 
     observation   frame start + t (images, robot_obs)
     instruction   the window's sentence; plan target its sentence embedding (CALVIN's ``emb``)
-    action chunk  rel_actions[t : min(t + K, T)]  (K = chunk_size)
-    EOS           appended when t + K >= T: the subtask ends inside (or right after) the chunk
+    action chunk  rel_actions[u : min(u + K, T)]  (K = chunk_size; u = max(t, action offset))
+    EOS           appended when u + K >= T: the subtask ends inside (or right after) the chunk
 
-Low-dimensional arrays (``rel_actions``, ``robot_obs``) of every frame are read once and kept in
-memory (and in the feature cache, keyed by the frame files' identities); images are read per sample.
+The action offset of a window is 0, or with ``skip_still_start`` its first moving frame.
+
+Low-dimensional arrays (``rel_actions``, ``robot_obs``, ``scene_obs``) of every frame are read once
+and kept in memory (and in the feature cache, keyed by the frame files' identities); images are read
+per sample. ``scene_obs`` is never a policy input: training may use it as an auxiliary target.
+
+Leading still frames: a demonstrator often waits a few steps before moving (here the expert closes
+the gripper in place before it reaches). A memoryless policy that learns "stand still" for the
+start observation can stall there forever, because standing still does not change what it sees.
+Dropping those frames is no cure: the start observations (e.g. the open gripper every CALVIN chain
+begins with) then never appear in training, and the policy stalls on them too. With
+``skip_still_start`` they stay as observations, but their action chunk is the one of the window's
+first moving frame: "from here, close the gripper while you reach", never "wait".
 """
 
 from __future__ import annotations
@@ -22,9 +33,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from envs.constants import ACTION_DIM, REL_ACTIONS, ROBOT_OBS, ROBOT_OBS_DIM
+from envs.constants import ACTION_DIM, REL_ACTIONS, ROBOT_OBS, ROBOT_OBS_DIM, SCENE_OBS, SCENE_OBS_DIM
 from vla_agent.data.format import LANG_DIR, frame_path, read_frame, read_lang_annotations
 from vla_agent.training.feature_cache import FORMAT_VERSION, FeatureStore, file_fingerprint, sha256_of
+
+STILL_ACTION = 1e-3  # an arm action (scaled to [-1, 1]) below this in every dimension does not move
+_LOWDIM = ACTION_DIM + ROBOT_OBS_DIM + SCENE_OBS_DIM
 
 
 def chunk_for_start(window_actions: np.ndarray, t: int, chunk_size: int) -> tuple[np.ndarray, bool]:
@@ -61,7 +75,10 @@ class SplitIndex:
         plan_targets: (W, 384) float32 sentence embeddings.
         frames: (F,) sorted unique global frame ids inside any window.
         frame_keys: F fingerprints of the frame files (path, size, mtime).
-        rel_actions: (F, 7) float32, robot_obs: (F, 15) float32 (raw, not normalised).
+        rel_actions: (F, 7) float32, robot_obs: (F, 15), scene_obs: (F, 24) float32 (raw, not
+            normalised).
+        action_offsets: (W,) int64 offset of the first action each window's chunks may start at
+            (0, or the first moving frame with ``skip_still_start``).
         samples: (S, 2) int64 rows of (window, offset t).
     """
 
@@ -76,6 +93,8 @@ class SplitIndex:
     frame_keys: list[str]
     rel_actions: np.ndarray
     robot_obs: np.ndarray
+    scene_obs: np.ndarray
+    action_offsets: np.ndarray
     samples: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +131,7 @@ def build_split_index(
     max_windows: int | None = None,
     store: FeatureStore | None = None,
     progress: bool = False,
+    skip_still_start: bool = False,
 ) -> SplitIndex:
     """Read a split's annotations and the low-dimensional arrays of every annotated frame.
 
@@ -121,6 +141,8 @@ def build_split_index(
         max_windows: keep only the first N windows (tiny runs, tests).
         store: cache for the low-dimensional arrays (keyed by all frame files' fingerprints).
         progress: show a progress bar while reading frames.
+        skip_still_start: label each window's leading still frames (arm action below
+            :data:`STILL_ACTION` in dims 0..5) with the chunk of its first moving frame.
 
     Raises:
         FileNotFoundError: missing annotation or frame files.
@@ -144,27 +166,59 @@ def build_split_index(
             raise FileNotFoundError(f"{p}: frame file not found (inside an annotated window of {split_dir})")
         keys.append(file_fingerprint(p))
     lowdim = None
-    lowdim_key = sha256_of("lowdim", FORMAT_VERSION, keys)
+    lowdim_key = sha256_of("lowdim", FORMAT_VERSION, (REL_ACTIONS, ROBOT_OBS, SCENE_OBS), keys)
     if store is not None:
         lowdim = store.get(lowdim_key)
-        if lowdim is not None and lowdim.shape != (len(frames), ACTION_DIM + ROBOT_OBS_DIM):
+        if lowdim is not None and lowdim.shape != (len(frames), _LOWDIM):
             lowdim = None
     if lowdim is None:
-        lowdim = np.empty((len(frames), ACTION_DIM + ROBOT_OBS_DIM), dtype=np.float32)
-        it = tqdm(frames.tolist(), desc=f"reading {split_dir.name} frames", disable=not progress, leave=False)
-        for i, f in enumerate(it):
-            fr = read_frame(frame_path(split_dir, f), (REL_ACTIONS, ROBOT_OBS))
-            lowdim[i, :ACTION_DIM] = fr[REL_ACTIONS]
-            lowdim[i, ACTION_DIM:] = fr[ROBOT_OBS]
-        if not np.isfinite(lowdim).all():
-            bad = int(np.flatnonzero(~np.isfinite(lowdim).all(1))[0])
-            raise ValueError(f"{frame_path(split_dir, int(frames[bad]))}: expected finite {REL_ACTIONS} and "
-                             f"{ROBOT_OBS}, received NaN or inf")
+        lowdim = _read_lowdim(split_dir, frames, progress)
         if store is not None:
             store.put(lowdim_key, lowdim)
+    act_end, robot_end = ACTION_DIM, ACTION_DIM + ROBOT_OBS_DIM  # column ranges of lowdim
+    offsets = np.zeros(len(starts), dtype=np.int64)
+    if skip_still_start:
+        offsets = first_moving_frames(starts, ends, frames, lowdim[:, :ACTION_DIM]) - starts
     return SplitIndex(
         split_dir=str(split_dir), starts=starts, ends=ends, sentence_ids=sentence_ids, sentences=sentences,
         tasks=list(ann.task[:n]), plan_targets=ann.emb[:n].astype(np.float32), frames=frames, frame_keys=keys,
-        rel_actions=np.ascontiguousarray(lowdim[:, :ACTION_DIM]),
-        robot_obs=np.ascontiguousarray(lowdim[:, ACTION_DIM:]),
+        rel_actions=np.ascontiguousarray(lowdim[:, :act_end]),
+        robot_obs=np.ascontiguousarray(lowdim[:, act_end:robot_end]),
+        scene_obs=np.ascontiguousarray(lowdim[:, robot_end:]), action_offsets=offsets,
     )
+
+
+def _read_lowdim(split_dir: Path, frames: np.ndarray, progress: bool) -> np.ndarray:
+    """(F, 7 + 15 + 24) float32 ``rel_actions | robot_obs | scene_obs`` of the given frames."""
+    lowdim = np.empty((len(frames), _LOWDIM), dtype=np.float32)
+    it = tqdm(frames.tolist(), desc=f"reading {split_dir.name} frames", disable=not progress, leave=False)
+    keys = (REL_ACTIONS, ROBOT_OBS, SCENE_OBS)
+    for i, f in enumerate(it):
+        fr = read_frame(frame_path(split_dir, f), keys)
+        lowdim[i] = np.concatenate([np.asarray(fr[k], dtype=np.float32).reshape(-1) for k in keys])
+    if not np.isfinite(lowdim).all():
+        bad = int(np.flatnonzero(~np.isfinite(lowdim).all(1))[0])
+        raise ValueError(f"{frame_path(split_dir, int(frames[bad]))}: expected finite {', '.join(keys)}, "
+                         f"received NaN or inf")
+    return lowdim
+
+
+def first_moving_frames(starts: np.ndarray, ends: np.ndarray, frames: np.ndarray,
+                        rel_actions: np.ndarray) -> np.ndarray:
+    """Each window's first frame whose arm action moves (its own start when none does).
+
+    Args:
+        starts, ends: (W,) inclusive global frame ids of the windows.
+        frames: (F,) sorted global frame ids; rel_actions: (F, 7) their actions.
+
+    Returns:
+        (W,) int64 frame ids, ``starts <= first <= ends``.
+    """
+    moving = np.abs(rel_actions[:, :ACTION_DIM - 1]).max(axis=1) > STILL_ACTION  # (F,)
+    out = starts.copy()
+    for w, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        r0, r1 = np.searchsorted(frames, [s, e])
+        hit = np.flatnonzero(moving[r0 : r1 + 1])
+        if hit.size:
+            out[w] = s + int(hit[0])
+    return out

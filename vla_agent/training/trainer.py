@@ -35,6 +35,8 @@ import torch
 from tqdm.auto import tqdm
 
 from envs.constants import RGB_GRIPPER, RGB_STATIC
+from vla_agent.policy.normalization import ANGLE_DIMS, Normalizer
+from vla_agent.segmentation.scene_state import scene_targets
 from vla_agent.training import checkpoint as ckpt
 from vla_agent.training import distributed as D
 from vla_agent.training.config import CONFIG_NAME, RUNTIME_FIELDS, TrainConfig
@@ -59,7 +61,7 @@ from vla_agent.training.schedule import make_scheduler
 POLICY_DIR = "policy"
 BEST_POLICY_DIR = "policy_best"
 SUMMARY_NAME = "summary.json"
-LOSS_KEYS = ("loss", "action_loss", "plan_loss", "token_accuracy")
+LOSS_KEYS = ("loss", "action_loss", "plan_loss", "scene_loss", "token_accuracy")
 
 
 @dataclass
@@ -153,18 +155,24 @@ class Trainer:
         if self.is_main and self.cfg.progress:
             tqdm.write(msg)
 
-    def _build_data(self) -> None:
+    def _build_indexes(self) -> None:
+        """Annotated windows and low-dimensional arrays of both splits (no model needed)."""
         cfg = self.cfg
-        cache_root = cfg.cache_dir or default_cache_dir()
-        self.low_store = FeatureStore(cache_root, "lowdim") if cfg.feature_cache else None
+        self.cache_root = cfg.cache_dir or default_cache_dir()
+        self.low_store = FeatureStore(self.cache_root, "lowdim") if cfg.feature_cache else None
         show = self.is_main and cfg.progress
+        kw = {"store": self.low_store, "progress": show, "skip_still_start": cfg.skip_still_start}
         self.train_index = build_split_index(os.path.join(cfg.data, "training"), cfg.lang_folder,
-                                             cfg.max_windows, self.low_store, progress=show)
+                                             cfg.max_windows, **kw)
         self.val_index: SplitIndex | None = None
         val_dir = os.path.join(cfg.data, "validation")
         if os.path.isdir(os.path.join(val_dir, cfg.lang_folder)):
-            self.val_index = build_split_index(val_dir, cfg.lang_folder, cfg.max_windows, self.low_store,
-                                               progress=show)
+            self.val_index = build_split_index(val_dir, cfg.lang_folder, cfg.max_windows, **kw)
+
+    def _build_data(self) -> None:
+        cfg = self.cfg
+        cache_root = self.cache_root
+        show = self.is_main and cfg.progress
         policy = self.policy
         tok = policy.tokenizer
         chunk = policy.config.chunk_size
@@ -189,16 +197,31 @@ class Trainer:
                               f"{time.perf_counter() - t0:.1f} s")
                 self.text_tables[name] = TextTable.build(policy, index.sentences, self.text_store, txt_fp)
             D.barrier(self.info)  # every rank's share of the cache is on disk
+        scene = self._scene_targets()
         self.train_set = BCDataset(self.train_index, tok.encode_chunk, norm, chunk, self.image_store,
-                                   keys["train"])
+                                   keys["train"], scene["train"])
         self.val_set = None
         if self.val_index is not None:
             self.val_set = BCDataset(self.val_index, tok.encode_chunk, norm, chunk, self.image_store,
-                                     keys["val"])
+                                     keys["val"], scene["val"])
         per_rank = len(self.train_set) // self.info.world_size
         if per_rank < cfg.batch_size:
             raise ValueError(f"TrainConfig.batch_size: expected at most {per_rank} (training samples per "
                              f"process), received {cfg.batch_size}")
+
+    def _scene_targets(self) -> dict[str, np.ndarray | None]:
+        """Per-frame auxiliary scene targets of both splits, standardised with the training split's
+        statistics; ``None`` when the model has no scene head."""
+        out: dict[str, np.ndarray | None] = {"train": None, "val": None}
+        if self.policy.config.scene_weight <= 0:
+            return out
+        raw = {name: scene_targets(index.scene_obs, index.robot_obs)
+               for name, index in (("train", self.train_index), ("val", self.val_index)) if index is not None}
+        mean = raw["train"].mean(0)
+        std = np.maximum(raw["train"].std(0), 1e-6)
+        for name, values in raw.items():
+            out[name] = ((values - mean) / std).astype(np.float32)
+        return out
 
     def _loader(self, dataset: BCDataset, sampler: ResumableDistributedSampler, drop_last: bool,
                 generator: torch.Generator) -> torch.utils.data.DataLoader:
@@ -243,6 +266,7 @@ class Trainer:
             "text_feats": text_feats, "text_mask": text_mask, "image_tokens": image,
             "robot_obs": batch["robot_obs"].to(dev, torch.float32),
             "action_tokens": batch["action_tokens"].to(dev), "plan_target": batch["plan_target"].to(dev),
+            **({"scene_target": batch["scene_target"].to(dev)} if "scene_target" in batch else {}),
         }
 
     # --- validation ----------------------------------------------------------------------------------
@@ -268,7 +292,8 @@ class Trainer:
             sums = D.all_reduce_mean(sums.to(self.device), self.info).cpu() * self.info.world_size
         if sums[-1] == 0:
             return {}
-        return {k: float(sums[j] / sums[-1]) for j, k in enumerate(LOSS_KEYS)}
+        return {k: float(sums[j] / sums[-1]) for j, k in enumerate(LOSS_KEYS)
+                if k in self.loss_keys}
 
     # --- checkpoints ---------------------------------------------------------------------------------
     def _rank_states(self) -> list[dict[str, Any]]:
@@ -349,10 +374,14 @@ class Trainer:
         # the same seed on every rank: anything initialised from the global RNG (e.g. an untrained
         # segmentation model) must be identical across ranks
         seed_everything(cfg.seed)
-        self.policy = build_policy(cfg, device=self.device)
+        self._build_indexes()
+        self.policy = build_policy(cfg, device=self.device,
+                                   normalizer=Normalizer.from_data(self.train_index.robot_obs, ANGLE_DIMS))
         self._build_data()
         model = self.policy.model
         model.train()
+        # the losses this model reports (the scene-state loss only with a scene head)
+        self.loss_keys = tuple(k for k in LOSS_KEYS if k != "scene_loss" or model.scene_head is not None)
         self.optimizer = torch.optim.AdamW(self._param_groups(model), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2))
         self.scheduler = make_scheduler(self.optimizer, cfg.warmup_steps, cfg.max_steps, cfg.min_lr_ratio)
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
@@ -436,7 +465,8 @@ class Trainer:
                         vals = torch.tensor([self.window[k] / n for k in (*LOSS_KEYS, "grad_norm")],
                                             dtype=torch.float64)
                         vals = D.all_reduce_mean(vals.to(self.device), self.info).cpu()
-                        row = dict(zip((*LOSS_KEYS, "grad_norm"), vals.tolist(), strict=True))
+                        row = {k: v for k, v in zip((*LOSS_KEYS, "grad_norm"), vals.tolist(), strict=True)
+                               if k in self.loss_keys or k == "grad_norm"}
                         row["lr"] = self.scheduler.get_last_lr()[0]
                         row["samples_per_s"] = per_step * min(n, timed_steps) / max(now - window_t0, 1e-9)
                         last_train_loss = row["loss"]
