@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     from vla_agent.training.config import _parse_override
     from vla_agent.training.feature_cache import FeatureStore
     from vla_agent.training.features import fill_image_cache, image_fingerprint, image_keys
-    from vla_agent.training.policy_builder import build_policy
+    from vla_agent.training.policy_builder import build_policy, training_normalizer
     from vla_agent.training.samples import build_split_index
 
     if args.threads:
@@ -85,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
                 "cache_dir": os.path.join(tmp, "cache")}
         # cache fill rate, measured on its own
         cfg = TrainConfig(out=os.path.join(tmp, "probe"), **base)
-        policy = build_policy(cfg)
+        index = build_split_index(os.path.join(data, "training"))
+        policy = build_policy(cfg, training_normalizer(index.robot_obs))
         c = policy.config
         print(f"model: d_model {c.d_model}, layers {c.n_encoder_layers}+{c.n_decoder_layers}, chunk {c.chunk_size}, "
               f"bins {c.n_bins}, image tokens {c.num_image_tokens}x{c.image_feature_dim}, "
               f"{policy.model.num_parameters() / 1e6:.2f} M transformer parameters; "
               f"segmentation {c.segmentation}")
-        index = build_split_index(os.path.join(data, "training"))
         fp = image_fingerprint(policy)
         store = FeatureStore(base["cache_dir"], f"image-{fp[:16]}")
         t0 = time.perf_counter()

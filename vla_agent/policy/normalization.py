@@ -9,17 +9,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from envs.constants import ROBOT_OBS, ROBOT_OBS_DIM, TCP_ORN
+from vla_agent.data.actions import wrap_angle
 
 NORMALIZATION_NAME = "normalization.json"
 _MIN_STD = 1e-6  # constant dims (e.g. the gripper action in a short dataset) must not divide by 0
 # the TCP's euler angles: a gripper pointing down has roll near +-pi, and the measured roll jumps
 # between the two from one frame to the next; these dims are normalised as angles around their mean
 ANGLE_DIMS: tuple[int, ...] = tuple(range(TCP_ORN.start, TCP_ORN.stop))
-
-
-def wrap_angle(x: np.ndarray) -> np.ndarray:
-    """Angles (rad) wrapped to [-pi, pi)."""
-    return (np.asarray(x, dtype=np.float64) + np.pi) % (2.0 * np.pi) - np.pi
 
 
 class Normalizer:

@@ -6,11 +6,11 @@ import json
 import os
 from typing import Any
 
+import numpy as np
 import torch
 
-from vla_agent.data.format import STATISTICS
-from vla_agent.data.statistics import compute_statistics, load_statistics
 from vla_agent.policy import Normalizer, VLAConfig, VLAPolicy
+from vla_agent.policy.normalization import ANGLE_DIMS
 from vla_agent.training.config import TrainConfig
 from vla_agent.training.features import feature_modules
 
@@ -35,14 +35,9 @@ def model_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     return kw
 
 
-def training_normalizer(data_root: str) -> Normalizer:
-    """``robot_obs`` statistics of the training split (``statistics.yaml``, computed when absent)."""
-    split = os.path.join(data_root, "training")
-    if os.path.isfile(os.path.join(split, STATISTICS)):
-        stats = load_statistics(split)
-    else:
-        stats = compute_statistics(split)
-    return Normalizer(stats.robot_obs_mean, stats.robot_obs_std)
+def training_normalizer(robot_obs: np.ndarray) -> Normalizer:
+    """``robot_obs`` statistics of the frames a run trains on, (F, 15); TCP euler dims as angles."""
+    return Normalizer.from_data(robot_obs, angle_dims=ANGLE_DIMS)
 
 
 def build_segmentation(cfg: TrainConfig, seg_kwargs: dict[str, Any], device: torch.device) -> Any:
@@ -65,12 +60,11 @@ def freeze_segmentation(seg: Any) -> None:
         m.requires_grad_(False)
 
 
-def build_policy(cfg: TrainConfig, device: torch.device | str = "cpu",
-                 normalizer: Normalizer | None = None) -> VLAPolicy:
+def build_policy(cfg: TrainConfig, normalizer: Normalizer, device: torch.device | str = "cpu") -> VLAPolicy:
     """The policy to train: from ``init_policy`` or freshly initialised (seeded by ``VLAConfig.seed``).
 
-    ``normalizer`` holds the ``robot_obs`` statistics of a fresh policy (the training loop passes
-    those of the frames it trains on); ``None`` reads the training split's ``statistics.yaml``.
+    ``normalizer`` holds the ``robot_obs`` statistics of a fresh policy (:func:`training_normalizer`
+    of the frames it trains on); a policy from ``init_policy`` keeps its own.
 
     The segmentation model's token sizes fill ``image_feature_dim`` / ``num_*_tokens``, and its config
     is recorded in ``VLAConfig.segmentation`` so :meth:`VLAPolicy.from_pretrained` rebuilds it.
@@ -96,6 +90,4 @@ def build_policy(cfg: TrainConfig, device: torch.device | str = "cpu",
         segmentation=seg.config.to_dict() if hasattr(seg, "config") else dict(kw.get("segmentation", {})),
     )
     config = VLAConfig(**kw)
-    if normalizer is None:
-        normalizer = training_normalizer(cfg.data)
     return VLAPolicy(config, segmentation=seg, normalizer=normalizer, device=device)

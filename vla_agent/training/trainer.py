@@ -35,7 +35,6 @@ import torch
 from tqdm.auto import tqdm
 
 from envs.constants import RGB_GRIPPER, RGB_STATIC
-from vla_agent.policy.normalization import ANGLE_DIMS, Normalizer
 from vla_agent.segmentation.scene_state import scene_targets
 from vla_agent.training import checkpoint as ckpt
 from vla_agent.training import distributed as D
@@ -53,7 +52,7 @@ from vla_agent.training.features import (
 )
 from vla_agent.training.metrics import MetricsLogger
 from vla_agent.training.plots import plot_losses
-from vla_agent.training.policy_builder import build_policy
+from vla_agent.training.policy_builder import build_policy, training_normalizer
 from vla_agent.training.sampler import ResumableDistributedSampler
 from vla_agent.training.samples import SplitIndex, build_split_index
 from vla_agent.training.schedule import make_scheduler
@@ -375,8 +374,7 @@ class Trainer:
         # segmentation model) must be identical across ranks
         seed_everything(cfg.seed)
         self._build_indexes()
-        self.policy = build_policy(cfg, device=self.device,
-                                   normalizer=Normalizer.from_data(self.train_index.robot_obs, ANGLE_DIMS))
+        self.policy = build_policy(cfg, training_normalizer(self.train_index.robot_obs), device=self.device)
         self._build_data()
         model = self.policy.model
         model.train()
