@@ -18,11 +18,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("evaluation.cli", "CALVIN long-horizon (chains of 5) or single-task evaluation"),
     "generate-data": ("vla_agent.commands.generate_data",
                       "record scripted-expert demonstrations in CALVIN's dataset format (+ RoboSeg renders)"),
+    "merge-data": ("vla_agent.commands.merge_data",
+                   "merge CALVIN-format datasets into one (frames renumbered and hard-linked; extendable)"),
     "train": ("vla_agent.commands.train", "behaviour cloning of the VLA policy on CALVIN-format data"),
     "train-segmentation": ("vla_agent.commands.train_segmentation",
                            "train the robot-arm Mask R-CNN on RoboSeg-format renders"),
     "train-default": ("vla_agent.commands.train_default",
-                      "reproduce the shipped default policy: data -> segmentation -> behaviour cloning"),
+                      "reproduce the shipped default policy: data -> segmentation -> behaviour cloning -> DAgger"),
 }
 
 

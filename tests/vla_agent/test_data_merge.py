@@ -97,6 +97,22 @@ def test_a_merge_extends_without_touching_earlier_frames(two_sources, tmp_path: 
     assert read_lang_annotations(out / "training").ann == read_lang_annotations(tmp_path / "fresh" / "training").ann
 
 
+def test_merge_data_command_and_shared_frame_files(two_sources, tmp_path: Path, capsys) -> None:
+    """``vla-agent merge-data``; merged frames are the sources' files, so cached features carry over."""
+    from vla_agent.cli import main
+    from vla_agent.training.feature_cache import file_fingerprint
+
+    out = tmp_path / "cli"
+    assert main(["merge-data", *map(str, two_sources), "--out", str(out), "--no-progress"]) == 0
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["splits"] == merge_datasets(two_sources, tmp_path / "api", progress=False)["splits"]
+    first = int(read_segments(two_sources[0] / "training")[0, 0])
+    assert file_fingerprint(frame_path(out / "training", first)) == file_fingerprint(
+        frame_path(two_sources[0] / "training", first))
+    with pytest.raises(SystemExit):  # no source given
+        main(["merge-data", "--out", str(out)])
+
+
 def test_shard_configs_split_chains_and_seeds(tmp_path: Path) -> None:
     shards = shard_configs(tiny(tmp_path, seed=7, chains=5), workers=2)
     assert [c.seed for c in shards] == [7, 8] and [c.chains for c in shards] == [3, 2]

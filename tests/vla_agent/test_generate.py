@@ -349,3 +349,55 @@ def test_still_start_frames_are_labelled_with_the_first_moving_chunk(fast_run) -
     np.testing.assert_array_equal(ta[kept], tb[kept])
     # scene state is read with the frames (an auxiliary target, never an input)
     assert whole.scene_obs.shape == (len(whole.frames), C.SCENE_OBS_DIM) and np.isfinite(whole.scene_obs).all()
+
+
+def test_takeover_policy_acts_first_and_the_expert_recovers(tmp_path: Path) -> None:
+    """DAgger-style recording with the shipped policy: its frames are play, the expert's a window."""
+    out = tmp_path / "takeover"
+    config = fast_config(out, chains=1, val_fraction=0.0, env_kwargs={}, takeover_policy="default",
+                         takeover_steps=[6, 6])
+    summary = generate_dataset(config, embed_fn=fake_embed)
+    (rec,) = summary["records"]
+    assert rec["error"] is None and len(rec["tasks"]) == 2 and rec["completed"] == rec["tasks"], rec
+    assert rec["policy_steps"] == [6, 6]
+    start = rec["segment"][0]
+    windows = rec["windows"]
+    # the first window starts when the expert takes over, after the policy's 6 frames
+    assert windows[0][0] == start + 6
+    # the second subtask starts on the first one's success frame; the policy acts there too
+    assert windows[1][0] == windows[0][1] + 6
+    assert [w[2] for w in windows] == rec["tasks"]
+    lang = read_lang_annotations(out / "training")
+    assert [tuple(map(int, ix)) for ix in lang.indx] == [(w[0], w[1]) for w in windows]
+    # the policy's frames are recorded with images and CALVIN's action definition
+    keys = (C.RGB_STATIC, C.ACTIONS, C.ROBOT_OBS)
+    frame = read_frame(frame_path(out / "training", start + 2), keys)
+    assert frame[C.RGB_STATIC].shape == (200, 200, 3)
+    nxt = read_frame(frame_path(out / "training", start + 3), keys)
+    np.testing.assert_allclose(frame[C.ACTIONS][:3], nxt[C.ROBOT_OBS][:3], atol=1e-6)
+    assert json.loads((out / PROGRESS_FILE).read_text())["config"]["takeover_policy"] == "default"
+
+
+def test_takeover_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="takeover_steps"):
+        fast_config(tmp_path, takeover_steps=[20, 10])
+    with pytest.raises(ValueError, match="takeover_steps"):
+        fast_config(tmp_path, takeover_steps=[0, 150])
+
+
+def test_a_second_writer_on_the_same_folder_is_refused(tmp_path: Path) -> None:
+    """A run whose folder another live process records into fails at once, naming the folder."""
+    import fcntl
+
+    from vla_agent.data.generate import LOCK_FILE
+
+    out = tmp_path / "busy"
+    out.mkdir()
+    with open(out / LOCK_FILE, "a+") as other:  # what a still-running worker process holds
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(RuntimeError, match="another process is recording"):
+            generate_dataset(fast_config(out, chains=1), embed_fn=fake_embed)
+    assert not list(out.glob("training/episode_*.npz"))
+    # once that process is gone the folder is free again
+    summary = generate_dataset(fast_config(out, chains=1, chain_len=1, val_fraction=0.0), embed_fn=fake_embed)
+    assert summary["chains"] == 1

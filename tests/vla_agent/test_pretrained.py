@@ -41,10 +41,19 @@ def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
     assert train_default.run(parser.parse_args(["--out", str(tmp_path), "--seed", "3"])) == 0
     names = [n for n, _ in calls]
     assert names == ["demonstrations", "segmentation renders", "robot segmentation", "scene-state fine-tuning",
-                     "behaviour cloning"]
+                     "behaviour cloning", "DAgger demonstrations", "DAgger data merge", "DAgger fine-tuning"]
     cli = build_parser()
     parsed = {n: cli.parse_args(argv) for n, argv in calls}
     assert parsed["demonstrations"].seed == 103 and parsed["demonstrations"].workers == 2
     assert parsed["scene-state fine-tuning"].init_weights == str(tmp_path / "seg_robot")
     assert parsed["scene-state fine-tuning"].scene_data == str(tmp_path / "data")
     assert parsed["behaviour cloning"].segmentation_weights == str(tmp_path / "seg")
+    # the DAgger round: the cloned policy acts first, the expert takes over; then fine-tuning on both
+    assert parsed["DAgger demonstrations"].takeover_policy == str(tmp_path / "train" / "policy")
+    assert parsed["DAgger demonstrations"].seed == 203
+    assert parsed["DAgger data merge"].sources == [str(tmp_path / "data"), str(tmp_path / "takeover")]
+    assert parsed["DAgger fine-tuning"].init_policy == str(tmp_path / "train" / "policy")
+    assert parsed["DAgger fine-tuning"].data == str(tmp_path / "data_dagger")
+    calls.clear()
+    assert train_default.run(parser.parse_args(["--out", str(tmp_path), "--dagger-chains", "0"])) == 0
+    assert [n for n, _ in calls][-1] == "behaviour cloning"

@@ -63,6 +63,17 @@ def test_file_fingerprint_follows_rewrites(tmp_path) -> None:
     before = file_fingerprint(p)
     os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
     assert file_fingerprint(p) != before
+    # a hard link (how merged datasets hold their shards' frames) is the same file
+    link = tmp_path / "merged_episode_0000000.npz"
+    os.link(p, link)
+    assert file_fingerprint(link) == file_fingerprint(p)
+    # an atomic rewrite (temporary file renamed onto the path) is a new file, even with equal bytes
+    tmp = tmp_path / "tmp.npz"
+    tmp.write_bytes(p.read_bytes())
+    os.utime(tmp, ns=(os.stat(p).st_atime_ns, os.stat(p).st_mtime_ns))
+    before = file_fingerprint(p)
+    os.replace(tmp, p)
+    assert file_fingerprint(p) != before
 
 
 def test_module_fingerprint_follows_weights_and_settings() -> None:

@@ -49,6 +49,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="parallel processes; >1 records seeded shards (seed, seed+1, ...) under "
                         "OUT/shards and merges them into OUT (default 1)")
+    parser.add_argument("--takeover-policy", default=None,
+                        help="policy checkpoint (folder or 'default') that acts first in every subtask before "
+                        "the expert takes over: DAgger-style recovery demonstrations (default: expert only)")
+    parser.add_argument("--takeover-steps", type=int, nargs=2, default=[10, 60], metavar=("LO", "HI"),
+                        help="the policy acts for a uniform number of steps in LO..HI (default 10 60)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -70,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
         roboseg=args.roboseg,
         tasks=[t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None,
         compress=not args.no_compress,
+        takeover_policy=args.takeover_policy,
+        takeover_steps=list(args.takeover_steps),
         progress=not args.no_progress,
     )
     if args.workers > 1:

@@ -10,7 +10,12 @@ Stages (each resumes where a killed run stopped):
    scene-state loss on the BC frames, so its image tokens also say where the blocks, the drawer
    and the door are (a robot-only network's tokens do not; see ``vla_agent.segmentation.scene_state``);
 5. ``train``: behaviour cloning with the frozen segmentation features (cached);
-6. with ``--install``: copy the policy into the package (``VLAPolicy.from_pretrained("default")``).
+6. ``generate-data --takeover-policy``: one DAgger round. The cloned policy starts every subtask of
+   new chains and the expert takes over from wherever it went, so the new windows show how to
+   recover from the policy's own mistakes; merged with the first demonstrations (hard links, so
+   their cached features are reused);
+7. ``train --init-policy``: the cloned policy fine-tuned on the aggregated data;
+8. with ``--install``: copy the policy into the package (``VLAPolicy.from_pretrained("default")``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-HELP = "reproduce the shipped default policy: data -> segmentation -> behaviour cloning (-> install)"
+HELP = "reproduce the shipped default policy: data -> segmentation -> behaviour cloning -> DAgger (-> install)"
 
 # the default policy's transformer: small enough to train on 2 CPU cores and ship (< 50 MB)
 # an odd bin count puts a bin centre on 0, so "do not move" in one dimension is exact
@@ -29,6 +34,7 @@ DEFAULT_MODEL = ("d_model=128", "n_heads=4", "n_encoder_layers=2", "n_decoder_la
                  "chunk_size=8", "n_action_steps=4", "dropout=0.1", "scene_weight=0.5")
 DATA_SEED_OFFSET = 100  # demonstration shards use seeds seed+100, seed+101, ...
 ROBOSEG_SEED_OFFSET = 1000
+TAKEOVER_SEED_OFFSET = 200  # DAgger shards use seeds seed+200, seed+201, ...
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--scene-minutes", type=float, default=30.0, help="wall-time cap of scene-state fine-tuning")
     a("--train-steps", type=int, default=4400, help="behaviour-cloning optimiser steps")
     a("--batch-size", type=int, default=64, help="behaviour-cloning batch size")
+    a("--dagger-chains", type=int, default=40,
+      help="chains of the DAgger round (policy first, then the expert); 0 skips the round")
+    a("--takeover-steps", type=int, nargs=2, default=[10, 60], metavar=("LO", "HI"),
+      help="steps the policy acts in each subtask before the expert takes over")
+    a("--dagger-train-steps", type=int, default=2000, help="fine-tuning steps on the aggregated data")
+    a("--dagger-lr", type=float, default=2e-4, help="peak learning rate of the fine-tuning")
     a("--seed", type=int, default=0, help="seed of every stage")
     a("--install", action="store_true", help="copy the trained policy to the package's checkpoints/default")
 
@@ -57,6 +69,12 @@ def _stage(name: str, argv: list[str]) -> None:
     if code:
         raise SystemExit(f"[train-default] stage {name!r} failed with exit code {code}")
     print(f"[train-default] {name} done in {(time.perf_counter() - t0) / 60:.1f} min", flush=True)
+
+
+def _train_flags(args: argparse.Namespace) -> list[str]:
+    """The ``train`` flags both training stages share."""
+    return ["--batch-size", str(args.batch_size), "--seed", str(args.seed), "--resume", "--num-workers", "1",
+            "--feature-batch-size", "32", "--eval-every", "500", "--checkpoint-every", "500", "--threads", "2"]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,10 +100,20 @@ def run(args: argparse.Namespace) -> int:
     model = [x for kv in DEFAULT_MODEL for x in ("--model", kv)]
     _stage("behaviour cloning", ["train", "--data", str(out / "data"), "--out", str(out / "train"),
                                  "--segmentation-weights", str(out / "seg"), "--max-steps", str(args.train_steps),
-                                 "--batch-size", str(args.batch_size), "--seed", seed, "--resume", *model,
-                                 "--num-workers", "1", "--feature-batch-size", "32", "--eval-every", "500",
-                                 "--checkpoint-every", "500", "--threads", "2"])
+                                 *_train_flags(args), *model])
     policy = out / "train" / "policy"
+    if args.dagger_chains > 0:
+        _stage("DAgger demonstrations", ["generate-data", "--out", str(out / "takeover"), "--chains",
+                                         str(args.dagger_chains), "--seed", str(args.seed + TAKEOVER_SEED_OFFSET),
+                                         "--workers", str(args.workers), "--val-fraction", "0.05",
+                                         "--takeover-policy", str(policy), "--takeover-steps",
+                                         *map(str, args.takeover_steps), "--no-progress"])
+        _stage("DAgger data merge", ["merge-data", str(out / "data"), str(out / "takeover"), "--out",
+                                     str(out / "data_dagger"), "--no-progress"])
+        _stage("DAgger fine-tuning", ["train", "--data", str(out / "data_dagger"), "--out", str(out / "dagger"),
+                                      "--init-policy", str(policy), "--max-steps", str(args.dagger_train_steps),
+                                      "--lr", str(args.dagger_lr), *_train_flags(args)])
+        policy = out / "dagger" / "policy"
     if args.install:
         tmp = DEFAULT_CHECKPOINT.with_name(DEFAULT_CHECKPOINT.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)

@@ -21,6 +21,10 @@ data as unlabelled play. The sentence is drawn (seeded) from the project's train
 (:func:`envs.instructions.train_instructions`) or from a CALVIN-format YAML; its embedding comes
 from :class:`vla_agent.language.text_encoder.TextEncoder` at the end.
 
+With ``takeover_policy`` (DAgger-style recovery data), a learned policy acts first in every subtask
+for a drawn number of steps and the expert takes over from the state it reached; only the expert's
+part becomes the language window (:func:`record_chain`).
+
 Whole chains go to one split (``val_fraction`` of them, evenly spread, to validation). Frame indices
 are global across both splits, as in CALVIN, so each split has gaps between its segments.
 ``validation/lang_annotations/embeddings.npy`` holds the evaluation sentence of every task;
@@ -40,7 +44,8 @@ import json
 import platform
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +59,7 @@ from vla_agent.data.format import SPLITS, write_bytes_atomic
 from vla_agent.data.writer import CalvinWriter
 
 PROGRESS_FILE = ".generate_progress.json"
+LOCK_FILE = ".generate.lock"
 SUMMARY_FILE = "generation.json"
 ENV_ID = "vla_agent/PlayTable-v0"
 SCENE_NAME = "calvin_scene_D"
@@ -82,6 +88,11 @@ class GenerateConfig:
         tasks: allowed tasks (None = all 34); chains are drawn among them.
         env_kwargs: extra keyword arguments of ``gymnasium.make`` (e.g. ``cameras=()`` records
             frames without images, for fast tests).
+        takeover_policy: a policy checkpoint (folder or a name such as ``"default"``) that acts first
+            in every subtask; the expert then takes over from wherever it left the scene (DAgger-style
+            recovery data, see :func:`record_chain`). None = the expert acts alone.
+        takeover_steps: ``[lo, hi]``: the policy acts for a uniformly drawn number of steps in
+            ``lo..hi`` before the expert takes over.
         progress: show a tqdm bar.
     """
 
@@ -99,6 +110,8 @@ class GenerateConfig:
     compress: bool = True
     tasks: list[str] | None = None
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    takeover_policy: str | None = None
+    takeover_steps: list[int] = field(default_factory=lambda: [10, 60])
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -112,6 +125,11 @@ class GenerateConfig:
             raise ValueError(f"val_fraction: expected in [0, 1), received {self.val_fraction}")
         if self.tasks is not None:
             self.tasks = list(check_tasks(self.tasks))
+        steps = [int(x) for x in self.takeover_steps]
+        if len(steps) != 2 or not 0 <= steps[0] <= steps[1] < int(self.max_steps):
+            raise ValueError(f"takeover_steps: expected [lo, hi] with 0 <= lo <= hi < max_steps="
+                             f"{self.max_steps}, received {self.takeover_steps}")
+        self.takeover_steps = steps
         for name in ("annotations", "val_annotations"):
             path = getattr(self, name)
             if path is not None and not Path(path).is_file():
@@ -179,6 +197,7 @@ class ChainRecord:
     windows: list[list[Any]]  # [start, end, task, sentence]
     error: str | None = None
     env_seed: int = 0
+    policy_steps: list[int] = field(default_factory=list)  # per subtask, with a takeover policy
 
 
 def _frame_from_obs(
@@ -242,8 +261,17 @@ def record_chain(
     config: GenerateConfig,
     sentences: dict[str, list[str]],
     roboseg_dir: Path | None = None,
+    policy: Any | None = None,
 ) -> ChainRecord:
-    """Record one chain as one segment of ``writer`` (which must have no open segment)."""
+    """Record one chain as one segment of ``writer`` (which must have no open segment).
+
+    With a ``policy`` (``config.takeover_policy``), each subtask starts with the policy acting on the
+    chain's sentence for a drawn number of steps; then the scripted expert plans anew from that state
+    and finishes the subtask. The language window starts at the takeover frame, so the data teach
+    how to recover from the states the policy itself reaches (DAgger's idea, with the expert's
+    executed actions as labels, so the frames keep CALVIN's action definition). The policy's frames
+    stay in the segment as unlabelled play; a subtask the policy solves itself gets no window.
+    """
     from envs.experts import ScriptedExpert  # lazy: the experts need the simulator
 
     rng = np.random.default_rng([int(config.seed), int(chain_id)])
@@ -268,35 +296,35 @@ def record_chain(
     completed: list[str] = []
     steps: list[int] = []
     windows: list[list[Any]] = []
+    policy_steps: list[int] = []
     error: str | None = None
     gripper = C.GRIPPER_OPEN if privileged_state(env)[0][C.GRIPPER_ACTION] > 0 else C.GRIPPER_CLOSE
+    # drawn from their own stream, so that the chain's tasks and sentences do not depend on them
+    takeover_rng = np.random.default_rng([int(config.seed), int(chain_id), 1])
     for k, (task, sentence) in enumerate(zip(tasks, instructions, strict=True)):
         if k > 0:
             set_task(env, task)
-        expert.reset()
+        run = _Run(obs, gripper)
+        if policy is not None:
+            lo, hi = config.takeover_steps
+            policy.reset()
+            n_steps = int(takeover_rng.integers(lo, hi + 1))
+            _act(env, sink, observe, run, lambda o, s=sentence: policy.act(o, s), n_steps)
+            policy_steps.append(run.steps)
         first = writer.next_index  # the pending observation becomes this frame
-        success = False
-        for step in range(config.max_steps):
-            observe(obs)
-            try:
-                action = np.asarray(expert.act(obs, task), dtype=np.float32)
-            except Exception as e:  # an expert bug must not kill an hours-long run: end the chain
-                error = f"{task}: {type(e).__name__}: {e}"
-                break
-            obs, reward, terminated, truncated, info = env.step(action)
-            gripper = _gripper_command(action)
-            sink.commit(privileged_state(env)[0], gripper)
-            if _succeeded(reward, terminated, info):
-                success = True
-                steps.append(step + 1)
-                break
-            if truncated:
-                break
-        if not success:
+        if run.outcome is None:
+            expert.reset()  # plans anew from wherever the policy left the scene
+            _act(env, sink, observe, run, lambda o, t=task: expert.act(o, t), config.max_steps - run.steps)
+        obs, gripper = run.obs, run.gripper
+        if run.outcome == "error":
+            error = f"{task}: {run.error}"
+        if run.outcome != "success":
             break
         completed.append(task)
-        # the success frame is the next one to be written (the observation after the last step)
-        windows.append([first, writer.next_index, task, sentence])
+        steps.append(run.steps)
+        if first < writer.next_index:  # the expert solved it (a policy's success is no demonstration)
+            # the success frame is the next one to be written (the observation after the last step)
+            windows.append([first, writer.next_index, task, sentence])
     # the final observation becomes a frame too: one hold step gives its "next frame" action
     if sink.pending is None:
         observe(obs)
@@ -318,7 +346,41 @@ def record_chain(
         windows=windows,
         error=error,
         env_seed=env_seed,
+        policy_steps=policy_steps,
     )
+
+
+@dataclass
+class _Run:
+    """The state of one subtask's rollout, shared by the policy's and the expert's turns."""
+
+    obs: dict[str, Any]
+    gripper: float
+    steps: int = 0
+    outcome: str | None = None  # "success", "truncated" or "error" once the subtask is over
+    error: str | None = None
+
+
+def _act(env: Any, sink: _FrameSink, observe: Callable[[dict[str, Any]], None], run: _Run,
+         act: Callable[[dict[str, Any]], np.ndarray], max_steps: int) -> None:
+    """Let ``act`` drive the env for up to ``max_steps`` steps, recording every frame into ``sink``."""
+    for _ in range(max(0, int(max_steps))):
+        observe(run.obs)
+        try:
+            action = np.asarray(act(run.obs), dtype=np.float32)
+        except Exception as e:  # an expert bug must not kill an hours-long run: end the chain
+            run.outcome, run.error = "error", f"{type(e).__name__}: {e}"
+            return
+        run.obs, reward, terminated, truncated, info = env.step(action)
+        run.gripper = _gripper_command(action)
+        run.steps += 1
+        sink.commit(privileged_state(env)[0], run.gripper)
+        if _succeeded(reward, terminated, info):
+            run.outcome = "success"
+            return
+        if truncated:
+            run.outcome = "truncated"
+            return
 
 
 # --- run -----------------------------------------------------------------------------------------
@@ -344,6 +406,9 @@ def _config_key(config: GenerateConfig) -> dict[str, Any]:
     d = asdict(config)
     for k in _RESUMABLE_CHANGES:
         d.pop(k, None)
+    if config.takeover_policy is None:  # runs without a policy keep the key they had before it existed
+        d.pop("takeover_policy")
+        d.pop("takeover_steps")
     d["out"] = str(Path(config.out).resolve())
     return json.loads(json.dumps(d))
 
@@ -394,10 +459,43 @@ def generate_dataset(
         The summary also written to ``<out>/generation.json``: config, seeds, versions, per-chain
         records, frame counts and timings.
     """
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with _exclusive(out):
+        return _generate(config, env, embed_fn)
+
+
+@contextmanager
+def _exclusive(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``out`` while recording; the OS drops it when the process dies.
+
+    Two runs writing one folder would interleave their frames. That happens easily: killing a
+    ``generate-data --workers N`` parent leaves its worker processes running, and a restart then
+    starts new ones on the same shards.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock
+        yield
+        return
+    with open(out / LOCK_FILE, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"{out}: another process is recording into this folder (it holds {LOCK_FILE}); "
+                               f"wait for it or stop it (a killed generate-data may leave its worker "
+                               f"processes running)") from None
+        yield
+
+
+def _generate(
+    config: GenerateConfig,
+    env: Any | None,
+    embed_fn: Callable[[Sequence[str]], np.ndarray] | None,
+) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
     train_sentences, val_sentences = _load_sentences(config)
     progress_path = out / PROGRESS_FILE
     key = _config_key(config)
@@ -450,15 +548,20 @@ def generate_dataset(
     own_env = env is None
     t0 = time.perf_counter()
     frames_before = int(progress["next_index"])
+    policy = None
     if done < config.chains:
         env = make_env(config) if env is None else env
+        if config.takeover_policy is not None:
+            from vla_agent.policy import VLAPolicy
+
+            policy = VLAPolicy.from_pretrained(config.takeover_policy)
     bar = tqdm(total=config.chains, initial=done, desc="chains", unit="chain", disable=not config.progress)
     try:
         for chain_id in range(done, config.chains):
             split = SPLITS[1] if is_validation_chain(chain_id, config.val_fraction) else SPLITS[0]
             w = writers[split]
             w.next_index = max(w.next_index, int(progress["next_index"]))  # global indices across splits
-            rec = record_chain(env, w, chain_id, split, config, train_sentences, roboseg_dir)
+            rec = record_chain(env, w, chain_id, split, config, train_sentences, roboseg_dir, policy)
             progress["next_index"] = w.next_index
             progress["records"].append(asdict(rec))
             progress["chains_done"] = chain_id + 1

@@ -53,6 +53,13 @@ def _run_shard(args: tuple[GenerateConfig, Callable[[Sequence[str]], np.ndarray]
     return generate_dataset(config, embed_fn=embed_fn)
 
 
+def _init_worker() -> None:
+    # several shards on few cores: one intra-op torch thread each (a takeover policy runs torch)
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def generate_sharded(
     config: GenerateConfig,
     workers: int,
@@ -78,7 +85,7 @@ def generate_sharded(
         results = [_run_shard(jobs[0])]
     else:
         ctx = mp.get_context("spawn")  # pybullet and torch do not survive fork
-        with ctx.Pool(workers) as pool:
+        with ctx.Pool(workers, initializer=_init_worker) as pool:
             results = list(tqdm(pool.imap(_run_shard, jobs), total=workers, desc="shards",
                                 disable=not config.progress))
     merged = merge_datasets([c.out for c in shards], config.out, progress=config.progress)

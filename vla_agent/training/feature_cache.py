@@ -2,8 +2,9 @@
 
 Every entry is one ``.npy`` file named by a sha256 key of *what went in* and *what computed it*:
 
-* input: a frame file's absolute path, size and modification time (cheap, changes when the file is
-  rewritten), or a sentence's text;
+* input: a frame file's identity (device, inode, size and modification time: cheap, changes when
+  the file is rewritten, and shared by the hard links that merged datasets are made of), or a
+  sentence's text;
 * model: a digest of the network's weights (every tensor's bytes) and of the settings that change
   its output (input size, token count, max text length, ...).
 
@@ -50,9 +51,14 @@ def sha256_of(*parts: Any) -> str:
 
 
 def file_fingerprint(path: str | os.PathLike[str]) -> str:
-    """Key of a file's identity: absolute path, size and modification time (nanoseconds)."""
+    """Key of a file's identity: device, inode, size and modification time (nanoseconds).
+
+    Hard links (``merge_datasets`` builds merged datasets from them) and renames share the key, so a
+    merged dataset reuses its shards' features; a rewrite (in place, or atomically by rename onto
+    the path) changes it.
+    """
     st = os.stat(path)
-    return sha256_of(os.path.abspath(os.fspath(path)), st.st_size, st.st_mtime_ns)
+    return sha256_of(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def module_fingerprint(

@@ -74,7 +74,7 @@ class SplitIndex:
         tasks: (W,) task id of each window.
         plan_targets: (W, 384) float32 sentence embeddings.
         frames: (F,) sorted unique global frame ids inside any window.
-        frame_keys: F fingerprints of the frame files (path, size, mtime).
+        frame_keys: F fingerprints of the frame files (file identity, size, mtime).
         rel_actions: (F, 7) float32, robot_obs: (F, 15), scene_obs: (F, 24) float32 (raw, not
             normalised).
         action_offsets: (W,) int64 offset of the first action each window's chunks may start at
