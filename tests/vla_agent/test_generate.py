@@ -382,7 +382,8 @@ def test_takeover_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="takeover_steps"):
         fast_config(tmp_path, takeover_steps=[20, 10])
     with pytest.raises(ValueError, match="takeover_steps"):
-        fast_config(tmp_path, takeover_steps=[0, 150])
+        fast_config(tmp_path, takeover_steps=[0, 150], takeover_policy="default")
+    fast_config(tmp_path, max_steps=40)  # the default [10, 60] only matters with a policy
 
 
 def test_a_second_writer_on_the_same_folder_is_refused(tmp_path: Path) -> None:

@@ -126,7 +126,9 @@ class GenerateConfig:
         if self.tasks is not None:
             self.tasks = list(check_tasks(self.tasks))
         steps = [int(x) for x in self.takeover_steps]
-        if len(steps) != 2 or not 0 <= steps[0] <= steps[1] < int(self.max_steps):
+        # the policy's turn must leave the expert at least one step of the subtask's budget
+        top = int(self.max_steps) if self.takeover_policy is not None else 2**31
+        if len(steps) != 2 or not 0 <= steps[0] <= steps[1] < top:
             raise ValueError(f"takeover_steps: expected [lo, hi] with 0 <= lo <= hi < max_steps="
                              f"{self.max_steps}, received {self.takeover_steps}")
         self.takeover_steps = steps
