@@ -38,22 +38,60 @@ def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(train_default, "_stage", lambda name, argv: calls.append((name, argv)))
     parser = argparse.ArgumentParser()
     train_default.add_arguments(parser)
-    assert train_default.run(parser.parse_args(["--out", str(tmp_path), "--seed", "3"])) == 0
+    two_rounds = ["--dagger-chains", "40", "80", "--takeover-steps", "10", "60", "10", "100"]
+    assert train_default.run(parser.parse_args(["--out", str(tmp_path), "--seed", "3", *two_rounds])) == 0
     names = [n for n, _ in calls]
     assert names == ["demonstrations", "segmentation renders", "robot segmentation", "scene-state fine-tuning",
-                     "behaviour cloning", "DAgger demonstrations", "DAgger data merge", "DAgger fine-tuning"]
+                     "behaviour cloning", "DAgger 1 demonstrations", "DAgger 1 data merge", "DAgger 1 fine-tuning",
+                     "DAgger 2 demonstrations", "DAgger 2 data merge", "DAgger 2 fine-tuning"]
     cli = build_parser()
     parsed = {n: cli.parse_args(argv) for n, argv in calls}
     assert parsed["demonstrations"].seed == 103 and parsed["demonstrations"].workers == 2
     assert parsed["scene-state fine-tuning"].init_weights == str(tmp_path / "seg_robot")
     assert parsed["scene-state fine-tuning"].scene_data == str(tmp_path / "data")
     assert parsed["behaviour cloning"].segmentation_weights == str(tmp_path / "seg")
-    # the DAgger round: the cloned policy acts first, the expert takes over; then fine-tuning on both
-    assert parsed["DAgger demonstrations"].takeover_policy == str(tmp_path / "train" / "policy")
-    assert parsed["DAgger demonstrations"].seed == 203
-    assert parsed["DAgger data merge"].sources == [str(tmp_path / "data"), str(tmp_path / "takeover")]
-    assert parsed["DAgger fine-tuning"].init_policy == str(tmp_path / "train" / "policy")
-    assert parsed["DAgger fine-tuning"].data == str(tmp_path / "data_dagger")
+    # DAgger round 1: the cloned policy acts first, the expert takes over; then fine-tuning on both
+    assert parsed["DAgger 1 demonstrations"].takeover_policy == str(tmp_path / "train" / "policy")
+    assert parsed["DAgger 1 demonstrations"].seed == 203
+    assert parsed["DAgger 1 demonstrations"].takeover_steps == [10, 60]
+    assert parsed["DAgger 1 data merge"].sources == [str(tmp_path / "data"), str(tmp_path / "takeover")]
+    assert parsed["DAgger 1 fine-tuning"].init_policy == str(tmp_path / "train" / "policy")
+    assert parsed["DAgger 1 fine-tuning"].data == str(tmp_path / "data_dagger")
+    # round 2: round 1's policy acts first; the aggregate holds every round's data
+    assert parsed["DAgger 2 demonstrations"].takeover_policy == str(tmp_path / "dagger" / "policy")
+    assert parsed["DAgger 2 demonstrations"].seed == 303 and parsed["DAgger 2 demonstrations"].chains == 80
+    assert parsed["DAgger 2 demonstrations"].takeover_steps == [10, 100]
+    assert parsed["DAgger 2 data merge"].sources == [str(tmp_path / n) for n in ("data", "takeover", "takeover2")]
+    assert parsed["DAgger 2 fine-tuning"].init_policy == str(tmp_path / "dagger" / "policy")
+    assert parsed["DAgger 2 fine-tuning"].data == str(tmp_path / "data_dagger2")
+    calls.clear()
+    assert train_default.run(parser.parse_args(["--out", str(tmp_path)])) == 0  # the shipped recipe: one round
+    assert [n for n, _ in calls][-3:] == ["DAgger 1 demonstrations", "DAgger 1 data merge", "DAgger 1 fine-tuning"]
+    assert cli.parse_args(calls[-3][1]).chains == 40 and cli.parse_args(calls[-3][1]).takeover_steps == [10, 60]
     calls.clear()
     assert train_default.run(parser.parse_args(["--out", str(tmp_path), "--dagger-chains", "0"])) == 0
     assert [n for n, _ in calls][-1] == "behaviour cloning"
+    calls.clear()
+    args = parser.parse_args(["--out", str(tmp_path), "--dagger-chains", "5", "6", "7", "--takeover-steps", "1", "2"])
+    assert train_default.run(args) == 0
+    takeovers = [cli.parse_args(argv) for n, argv in calls if n.endswith("demonstrations") and n != "demonstrations"]
+    assert [(t.chains, t.takeover_steps) for t in takeovers] == [(5, [1, 2]), (6, [1, 2]), (7, [1, 2])]
+
+
+def test_train_default_rejects_bad_round_options(monkeypatch) -> None:
+    """Bad round options fail before the first stage, not hours later."""
+    import argparse
+
+    from vla_agent.commands import train_default
+
+    stages: list[str] = []
+    monkeypatch.setattr(train_default, "_stage", lambda name, argv: stages.append(name))
+    parser = argparse.ArgumentParser()
+    train_default.add_arguments(parser)
+    with pytest.raises(SystemExit, match="one LO HI pair per round"):
+        train_default.run(parser.parse_args(["--dagger-chains", "1", "2", "3", "--takeover-steps", "1", "2", "3", "4"]))
+    with pytest.raises(SystemExit, match="LO HI pairs, got 3 numbers"):
+        train_default.run(parser.parse_args(["--takeover-steps", "10", "60", "10"]))
+    with pytest.raises(SystemExit, match=">= 0"):
+        train_default.run(parser.parse_args(["--dagger-chains", "-1"]))
+    assert stages == []

@@ -10,12 +10,13 @@ Stages (each resumes where a killed run stopped):
    scene-state loss on the BC frames, so its image tokens also say where the blocks, the drawer
    and the door are (a robot-only network's tokens do not; see ``vla_agent.segmentation.scene_state``);
 5. ``train``: behaviour cloning with the frozen segmentation features (cached);
-6. ``generate-data --takeover-policy``: one DAgger round. The cloned policy starts every subtask of
-   new chains and the expert takes over from wherever it went, so the new windows show how to
-   recover from the policy's own mistakes; merged with the first demonstrations (hard links, so
-   their cached features are reused);
-7. ``train --init-policy``: the cloned policy fine-tuned on the aggregated data;
-8. with ``--install``: copy the policy into the package (``VLAPolicy.from_pretrained("default")``).
+6. DAgger rounds (``--dagger-chains``, one count per round; default one round of 40), each in three stages:
+   ``generate-data --takeover-policy``: the latest policy starts every subtask of new chains and the
+   expert takes over from wherever it went, so the new windows show how to recover from that
+   policy's own mistakes; ``merge-data``: the demonstrations and every round's takeover data so far
+   (hard links, so their cached features are reused); ``train --init-policy``: the latest policy
+   fine-tuned on that aggregate;
+7. with ``--install``: copy the policy into the package (``VLAPolicy.from_pretrained("default")``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,11 @@ DEFAULT_MODEL = ("d_model=128", "n_heads=4", "n_encoder_layers=2", "n_decoder_la
                  "chunk_size=8", "n_action_steps=4", "dropout=0.1", "scene_weight=0.5")
 DATA_SEED_OFFSET = 100  # demonstration shards use seeds seed+100, seed+101, ...
 ROBOSEG_SEED_OFFSET = 1000
-TAKEOVER_SEED_OFFSET = 200  # DAgger shards use seeds seed+200, seed+201, ...
+TAKEOVER_SEED_OFFSET = 200  # DAgger round r's shards use seeds seed+200+100(r-1), seed+201+100(r-1), ...
+ROUND_SEED_STRIDE = 100
+# one round: a second (80 chains from round 1's policy, 10-100 steps) did not raise the 200-chain figure
+DAGGER_CHAINS = (40,)
+TAKEOVER_STEPS = ((10, 60),)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,11 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--scene-minutes", type=float, default=30.0, help="wall-time cap of scene-state fine-tuning")
     a("--train-steps", type=int, default=4400, help="behaviour-cloning optimiser steps")
     a("--batch-size", type=int, default=64, help="behaviour-cloning batch size")
-    a("--dagger-chains", type=int, default=40,
-      help="chains of the DAgger round (policy first, then the expert); 0 skips the round")
-    a("--takeover-steps", type=int, nargs=2, default=[10, 60], metavar=("LO", "HI"),
-      help="steps the policy acts in each subtask before the expert takes over")
-    a("--dagger-train-steps", type=int, default=2000, help="fine-tuning steps on the aggregated data")
+    a("--dagger-chains", type=int, nargs="+", default=list(DAGGER_CHAINS),
+      help="chains of each DAgger round (policy first, then the expert), one number per round; 0 = no round "
+           f"(default {' '.join(map(str, DAGGER_CHAINS))})")
+    a("--takeover-steps", type=int, nargs="+", default=[v for lo_hi in TAKEOVER_STEPS for v in lo_hi],
+      metavar="LO HI", help="steps the policy acts in each subtask before the expert takes over: one LO HI pair "
+      f"per round (extra ones unused) or one for all (default {' '.join(f'{lo} {hi}' for lo, hi in TAKEOVER_STEPS)})")
+    a("--dagger-train-steps", type=int, default=2000, help="fine-tuning steps of each round")
     a("--dagger-lr", type=float, default=2e-4, help="peak learning rate of the fine-tuning")
     a("--seed", type=int, default=0, help="seed of every stage")
     a("--install", action="store_true", help="copy the trained policy to the package's checkpoints/default")
@@ -72,9 +79,31 @@ def _stage(name: str, argv: list[str]) -> None:
 
 
 def _train_flags(args: argparse.Namespace) -> list[str]:
-    """The ``train`` flags both training stages share."""
+    """The ``train`` flags every training stage shares."""
     return ["--batch-size", str(args.batch_size), "--seed", str(args.seed), "--resume", "--num-workers", "1",
             "--feature-batch-size", "32", "--eval-every", "500", "--checkpoint-every", "500", "--threads", "2"]
+
+
+def _dagger_rounds(args: argparse.Namespace) -> list[tuple[int, tuple[int, int]]]:
+    """``(chains, (lo, hi))`` per DAgger round; ``--dagger-chains 0`` means none."""
+    chains = [c for c in args.dagger_chains if c != 0]
+    if any(c < 0 for c in chains):
+        raise SystemExit(f"[train-default] --dagger-chains must be >= 0, got {args.dagger_chains}")
+    flat = list(args.takeover_steps)
+    if len(flat) % 2:
+        raise SystemExit(f"[train-default] --takeover-steps takes LO HI pairs, got {len(flat)} numbers: {flat}")
+    steps = list(zip(flat[::2], flat[1::2], strict=True))
+    if len(steps) == 1:
+        steps *= len(chains)
+    if len(steps) < len(chains):
+        raise SystemExit(f"[train-default] --takeover-steps needs one LO HI pair per round ({len(chains)}) or one "
+                         f"for all, got {len(steps)}")
+    return list(zip(chains, steps[:len(chains)], strict=True))
+
+
+def _round_dir(out: Path, name: str, r: int) -> Path:
+    """Round 1 keeps the plain name (``takeover``), later rounds number it (``takeover2``)."""
+    return out / (name if r == 1 else f"{name}{r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
     out: Path = args.out
     seed = str(args.seed)
+    rounds = _dagger_rounds(args)  # checked before hours of work
     _stage("demonstrations", ["generate-data", "--out", str(out / "data"), "--chains", str(args.chains),
                               "--seed", str(args.seed + DATA_SEED_OFFSET), "--workers", str(args.workers),
                               "--val-fraction", "0.05", "--no-progress"])
@@ -102,18 +132,20 @@ def run(args: argparse.Namespace) -> int:
                                  "--segmentation-weights", str(out / "seg"), "--max-steps", str(args.train_steps),
                                  *_train_flags(args), *model])
     policy = out / "train" / "policy"
-    if args.dagger_chains > 0:
-        _stage("DAgger demonstrations", ["generate-data", "--out", str(out / "takeover"), "--chains",
-                                         str(args.dagger_chains), "--seed", str(args.seed + TAKEOVER_SEED_OFFSET),
-                                         "--workers", str(args.workers), "--val-fraction", "0.05",
-                                         "--takeover-policy", str(policy), "--takeover-steps",
-                                         *map(str, args.takeover_steps), "--no-progress"])
-        _stage("DAgger data merge", ["merge-data", str(out / "data"), str(out / "takeover"), "--out",
-                                     str(out / "data_dagger"), "--no-progress"])
-        _stage("DAgger fine-tuning", ["train", "--data", str(out / "data_dagger"), "--out", str(out / "dagger"),
-                                      "--init-policy", str(policy), "--max-steps", str(args.dagger_train_steps),
-                                      "--lr", str(args.dagger_lr), *_train_flags(args)])
-        policy = out / "dagger" / "policy"
+    merged = [str(out / "data")]
+    for r, (chains, steps) in enumerate(rounds, start=1):
+        takeover, data, train = (_round_dir(out, name, r) for name in ("takeover", "data_dagger", "dagger"))
+        seed_r = args.seed + TAKEOVER_SEED_OFFSET + ROUND_SEED_STRIDE * (r - 1)
+        _stage(f"DAgger {r} demonstrations", ["generate-data", "--out", str(takeover), "--chains", str(chains),
+                                              "--seed", str(seed_r), "--workers", str(args.workers),
+                                              "--val-fraction", "0.05", "--takeover-policy", str(policy),
+                                              "--takeover-steps", *map(str, steps), "--no-progress"])
+        merged.append(str(takeover))
+        _stage(f"DAgger {r} data merge", ["merge-data", *merged, "--out", str(data), "--no-progress"])
+        _stage(f"DAgger {r} fine-tuning", ["train", "--data", str(data), "--out", str(train),
+                                           "--init-policy", str(policy), "--max-steps", str(args.dagger_train_steps),
+                                           "--lr", str(args.dagger_lr), *_train_flags(args)])
+        policy = train / "policy"
     if args.install:
         tmp = DEFAULT_CHECKPOINT.with_name(DEFAULT_CHECKPOINT.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
