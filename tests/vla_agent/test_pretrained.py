@@ -92,6 +92,7 @@ def test_train_default_rejects_bad_round_options(monkeypatch) -> None:
         train_default.run(parser.parse_args(["--dagger-chains", "1", "2", "3", "--takeover-steps", "1", "2", "3", "4"]))
     with pytest.raises(SystemExit, match="LO HI pairs, got 3 numbers"):
         train_default.run(parser.parse_args(["--takeover-steps", "10", "60", "10"]))
-    with pytest.raises(SystemExit, match=">= 0"):
-        train_default.run(parser.parse_args(["--dagger-chains", "-1"]))
+    for bad in (["-1"], ["40", "0", "80"]):
+        with pytest.raises(SystemExit, match="counts > 0"):
+            train_default.run(parser.parse_args(["--dagger-chains", *bad]))
     assert stages == []

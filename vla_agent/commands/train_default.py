@@ -86,9 +86,12 @@ def _train_flags(args: argparse.Namespace) -> list[str]:
 
 def _dagger_rounds(args: argparse.Namespace) -> list[tuple[int, tuple[int, int]]]:
     """``(chains, (lo, hi))`` per DAgger round; ``--dagger-chains 0`` means none."""
-    chains = [c for c in args.dagger_chains if c != 0]
-    if any(c < 0 for c in chains):
-        raise SystemExit(f"[train-default] --dagger-chains must be >= 0, got {args.dagger_chains}")
+    chains = list(args.dagger_chains)
+    if chains == [0]:
+        chains = []
+    if any(c <= 0 for c in chains):
+        raise SystemExit(f"[train-default] --dagger-chains takes counts > 0 (or a single 0 for no round), "
+                         f"got {args.dagger_chains}")
     flat = list(args.takeover_steps)
     if len(flat) % 2:
         raise SystemExit(f"[train-default] --takeover-steps takes LO HI pairs, got {len(flat)} numbers: {flat}")
