@@ -57,6 +57,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", nargs="+", default=None, choices=TASK_NAMES, metavar="TASK",
                         help="single-task: only these tasks")
     parser.add_argument("--device", default=None, help="torch device for a checkpoint policy")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="action decoding temperature of a checkpoint policy: 0 greedy, above 0 sampling "
+                             "(default: the checkpoint's own)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -73,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         env_kwargs = {"dataset_path": args.dataset_path, "renderer": args.renderer,
                       "cameras": None if args.cameras is None else tuple(args.cameras)}
         env_factory = env_factory_from_spec(args.env, **env_kwargs)
-        policy_factory = policy_factory_from_spec(args.policy, seed=args.seed, device=args.device)
+        policy_factory = policy_factory_from_spec(args.policy, seed=args.seed, device=args.device,
+                                                  temperature=args.temperature)
         common = dict(
             env_factory=env_factory, seed=args.seed, instructions=args.instructions, max_steps=args.max_steps,
             workers=args.workers, backend=args.backend, out_dir=args.out, num_videos=args.video,

@@ -178,6 +178,7 @@ class PretrainedPolicyFactory:
 
     path: str
     device: str | None = None
+    temperature: float | None = None  # None: the checkpoint's own decoding temperature
 
     def __call__(self, env: Any = None) -> Any:
         if not os.path.exists(self.path):
@@ -185,15 +186,26 @@ class PretrainedPolicyFactory:
         from vla_agent import VLAPolicy  # lazy: imports torch and the model code
 
         kwargs = {"device": self.device} if self.device else {}
-        return as_policy(VLAPolicy.from_pretrained(self.path, **kwargs))
+        policy = VLAPolicy.from_pretrained(self.path, **kwargs)
+        if self.temperature is not None:
+            policy.temperature = self.temperature
+        return as_policy(policy)
 
     def describe(self) -> str:
-        return f"pretrained({os.path.abspath(self.path)})"
+        extra = "" if self.temperature is None else f", temperature={float(self.temperature)}"
+        return f"pretrained({os.path.abspath(self.path)}{extra})"
 
 
-def policy_factory_from_spec(spec: str, seed: int = 0, device: str | None = None) -> Any:
+def policy_factory_from_spec(spec: str, seed: int = 0, device: str | None = None,
+                             temperature: float | None = None) -> Any:
     """``"random"``, ``"expert"``, ``"default"`` (the shipped policy) or a checkpoint folder path -> a
-    picklable policy factory."""
+    picklable policy factory. ``temperature`` overrides a checkpoint's action decoding temperature."""
+    if temperature is not None:
+        if spec in ("random", "expert"):
+            raise ValueError(f"temperature: applies to checkpoint policies, not to {spec!r}")
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+                or not 0.0 <= float(temperature) < float("inf"):
+            raise ValueError(f"temperature: expected a finite float >= 0, received {temperature!r}")
     if spec == "random":
         return RandomPolicyFactory(seed=seed)
     if spec == "expert":
@@ -201,9 +213,9 @@ def policy_factory_from_spec(spec: str, seed: int = 0, device: str | None = None
     if spec == "default":  # the policy shipped inside the package
         from vla_agent.pretrained import resolve_checkpoint
 
-        return PretrainedPolicyFactory(path=resolve_checkpoint(spec), device=device)
+        return PretrainedPolicyFactory(path=resolve_checkpoint(spec), device=device, temperature=temperature)
     if os.path.exists(spec):
-        return PretrainedPolicyFactory(path=spec, device=device)
+        return PretrainedPolicyFactory(path=spec, device=device, temperature=temperature)
     raise ValueError(f"policy: expected 'expert', 'random', 'default' or an existing checkpoint path, got {spec!r}")
 
 

@@ -9,8 +9,7 @@ import pytest
 from evaluation import EnvFactory, PretrainedPolicyFactory, evaluate_long_horizon, policy_factory_from_spec
 
 
-@pytest.mark.slow
-def test_checkpoint_policy_runs_a_chain(tmp_path: Path) -> None:
+def save_tiny_checkpoint(path: Path) -> Path:
     torch = pytest.importorskip("torch")
     from vla_agent.language import TextEncoder
     from vla_agent.policy import VLAPolicy
@@ -21,8 +20,13 @@ def test_checkpoint_policy_runs_a_chain(tmp_path: Path) -> None:
     policy = VLAPolicy.create(seg, text_encoder=TextEncoder(max_length=8), d_model=32, n_heads=4,
                               n_encoder_layers=1, n_decoder_layers=1, mlp_ratio=2, dropout=0.0, n_bins=32,
                               chunk_size=3, n_action_steps=3, text_max_length=8, static_size=200, gripper_size=84)
-    ckpt = tmp_path / "ckpt"
-    policy.save_pretrained(ckpt)
+    policy.save_pretrained(path)
+    return path
+
+
+@pytest.mark.slow
+def test_checkpoint_policy_runs_a_chain(tmp_path: Path) -> None:
+    ckpt = save_tiny_checkpoint(tmp_path / "ckpt")
     factory = policy_factory_from_spec(str(ckpt))
     assert isinstance(factory, PretrainedPolicyFactory)
     res = evaluate_long_horizon(factory, EnvFactory(), num_sequences=1, max_steps=3, out_dir=tmp_path / "out",
@@ -35,3 +39,16 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
         policy_factory_from_spec(str(tmp_path / "nope"))
     with pytest.raises(FileNotFoundError, match="nope"):
         PretrainedPolicyFactory(str(tmp_path / "nope"))()
+
+
+def test_temperature_overrides_the_checkpoint_and_names_the_run(tmp_path: Path) -> None:
+    ckpt = save_tiny_checkpoint(tmp_path / "ckpt")
+    plain = policy_factory_from_spec(str(ckpt))
+    hot = policy_factory_from_spec(str(ckpt), temperature=0.7)
+    assert plain().temperature == 0.0  # the checkpoint's own (greedy)
+    assert hot().temperature == 0.7
+    assert plain.describe().endswith("ckpt)") and hot.describe().endswith("ckpt, temperature=0.7)")  # resumes
+    with pytest.raises(ValueError, match="checkpoint policies"):
+        policy_factory_from_spec("random", temperature=1.0)
+    with pytest.raises(ValueError, match="temperature.*-1"):
+        policy_factory_from_spec(str(ckpt), temperature=-1.0)

@@ -123,6 +123,38 @@ def test_same_seed_same_actions(text_encoder: TextEncoder) -> None:
     assert not np.array_equal(a, c)
 
 
+def test_sampling_policy_is_repeatable_after_seed(text_encoder: TextEncoder) -> None:
+    policy = make_policy(text_encoder, temperature=1.0)
+
+    def run(seed: int) -> np.ndarray:
+        policy.reset()
+        policy.seed(seed)
+        return rollout(policy, 6)
+
+    a, b, c = run(7), run(7), run(8)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    greedy = make_policy(text_encoder)  # temperature 0: seed() changes nothing
+    greedy.seed(1)
+    g1 = rollout(greedy, 6)
+    greedy.reset()
+    greedy.seed(2)
+    np.testing.assert_array_equal(g1, rollout(greedy, 6))
+    with pytest.raises(ValueError, match="seed"):
+        policy.seed("7")  # type: ignore[arg-type]
+    # SB3's predict: deterministic=True is the greedy decoding whatever the temperature
+    policy.set_instruction("open the drawer")
+    greedy.set_instruction("open the drawer")
+    obs = make_obs(3)
+    policy.reset()
+    greedy.reset()
+    np.testing.assert_array_equal(policy.predict(obs, deterministic=True)[0], greedy.predict(obs)[0])
+    greedy.temperature = 1.0  # switches decoding (config and model config together)
+    assert greedy.config.temperature == greedy.model.config.temperature == 1.0
+    with pytest.raises(ValueError, match="VLAConfig.temperature"):
+        greedy.temperature = -1.0
+
+
 def test_save_load_round_trip(text_encoder: TextEncoder, tmp_path) -> None:
     policy = make_policy(text_encoder, seed=5)
     policy.normalizer = Normalizer(np.full(15, 0.5), np.full(15, 2.0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from vla_agent import pretrained
@@ -36,6 +37,8 @@ def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
 
     calls: list[tuple[str, list[str]]] = []
     monkeypatch.setattr(train_default, "_stage", lambda name, argv: calls.append((name, argv)))
+    finals: list[tuple] = []
+    monkeypatch.setattr(train_default, "_finalise", lambda *a: finals.append(a) or a[1])
     parser = argparse.ArgumentParser()
     train_default.add_arguments(parser)
     two_rounds = ["--dagger-chains", "40", "80", "--takeover-steps", "10", "60", "10", "100"]
@@ -64,6 +67,8 @@ def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
     assert parsed["DAgger 2 data merge"].sources == [str(tmp_path / n) for n in ("data", "takeover", "takeover2")]
     assert parsed["DAgger 2 fine-tuning"].init_policy == str(tmp_path / "dagger" / "policy")
     assert parsed["DAgger 2 fine-tuning"].data == str(tmp_path / "data_dagger2")
+    # the last round's policy, with the shipped decoding temperature, is the pipeline's result
+    assert finals == [(tmp_path / "dagger2" / "policy", tmp_path / "policy", train_default.TEMPERATURE)]
     calls.clear()
     assert train_default.run(parser.parse_args(["--out", str(tmp_path)])) == 0  # the shipped recipe: one round
     assert [n for n, _ in calls][-3:] == ["DAgger 1 demonstrations", "DAgger 1 data merge", "DAgger 1 fine-tuning"]
@@ -95,4 +100,58 @@ def test_train_default_rejects_bad_round_options(monkeypatch) -> None:
     for bad in (["-1"], ["40", "0", "80"]):
         with pytest.raises(SystemExit, match="counts > 0"):
             train_default.run(parser.parse_args(["--dagger-chains", *bad]))
+    with pytest.raises(SystemExit, match="--temperature"):
+        train_default.run(parser.parse_args(["--temperature", "-0.5"]))
     assert stages == []
+
+
+def test_train_default_final_policy_gets_the_decoding_temperature(tmp_path) -> None:
+    from vla_agent.commands import train_default
+    from vla_agent.policy import VLAConfig
+
+    trained = tmp_path / "dagger" / "policy"
+    VLAConfig(n_bins=65).save(trained)
+    (trained / "model.safetensors").write_bytes(b"weights")
+    dst = train_default._finalise(trained, tmp_path / "policy", 0.5)
+    assert VLAConfig.load(dst) == VLAConfig(n_bins=65, temperature=0.5)
+    assert (dst / "model.safetensors").read_bytes() == b"weights"
+    assert VLAConfig.load(trained).temperature == 0.0  # the trained folder is left as it was
+    train_default._finalise(trained, dst, 0.0)  # a rerun replaces the folder
+    assert VLAConfig.load(dst).temperature == 0.0 and not (tmp_path / "policy.tmp").exists()
+
+
+def test_shipped_policy_leaves_a_start_where_greedy_decoding_stalls() -> None:
+    """Benchmark chain 5 starts with `lift_pink_block_table`: decoded greedily, the shipped weights output
+    zero motion there at every step (the observation never changes); sampled, they reach for the block.
+    Pins the shipped weights: a retrained default needs its own stalled start (bench/bench_stalls.py)."""
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the embedded env)
+    from envs.instructions import load_instruction_set
+    from evaluation.execute import job_seed
+    from evaluation.long_horizon import resolve_sequences
+    from evaluation.rollout import set_env_task
+    from vla_agent import VLAPolicy
+    from vla_agent.pretrained import has_default_checkpoint
+
+    if not has_default_checkpoint():
+        pytest.skip("no default checkpoint installed")
+    condition, chain = resolve_sequences(None, 200, 0)[5]
+    task, sentence = chain[0], load_instruction_set("project")[chain[0]]
+    policy = VLAPolicy.from_pretrained("default")
+    assert policy.temperature > 0
+    env = gym.make("vla_agent/PlayTable-v0")
+    moved = {}
+    for temperature in (0.0, policy.temperature):
+        policy.temperature = temperature
+        obs, _ = env.reset(seed=job_seed(0, 5), options={"condition": condition, "task": task})
+        set_env_task(env, task, sentence)
+        policy.reset()
+        policy.seed(job_seed(0, 5))
+        start = obs["robot_obs"][:3].copy()
+        for _ in range(24):
+            obs, *_ = env.step(policy.act(obs, sentence))
+        moved[temperature] = float(np.linalg.norm(obs["robot_obs"][:3] - start))
+    env.close()
+    assert moved[0.0] < 0.01, moved  # the stall this decoding avoids
+    assert moved[policy.temperature] > 0.03, moved

@@ -161,6 +161,25 @@ def test_generate_is_deterministic_and_grammatical() -> None:
         assert acts.shape[1] == 7
 
 
+def test_sampling_is_seeded_grammatical_and_follows_the_distribution() -> None:
+    config = tiny_config(chunk_size=3, n_action_steps=3)
+    model = VLAModel(config).eval()
+    b = make_batch(config)
+    mem, mask, _ = model.encode(b["text_feats"], b["text_mask"], b["image_tokens"], b["robot_obs"])
+
+    def draw(seed: int, temperature: float = 1.0) -> torch.Tensor:
+        return model.generate(mem, mask, temperature, torch.Generator().manual_seed(seed))
+
+    a, a2, other = draw(0), draw(0), draw(1)
+    assert torch.equal(a, a2)  # the generator alone fixes the draws
+    assert not torch.equal(a, other)  # an untrained model's tokens are nearly uniform: draws differ
+    for row in torch.cat([a, other]).numpy():
+        acts, _ = model.tokenizer.decode_chunk(row)  # raises on ungrammatical tokens
+        assert acts.shape[1] == 7
+    # a very low temperature concentrates the draws on the greedy choice
+    assert torch.equal(draw(5, temperature=1e-4), model.generate(mem, mask))
+
+
 def test_overfits_a_tiny_batch() -> None:
     torch.manual_seed(0)
     config = tiny_config(d_model=64)
@@ -265,7 +284,8 @@ def test_seed_fixes_initial_weights() -> None:
     [("d_model", 30, "multiple of n_heads"), ("n_heads", 0, "n_heads"), ("dropout", 1.5, "dropout"),
      ("n_bins", 1, "n_bins"), ("n_action_steps", 5, "n_action_steps"), ("plan_loss", "l1", "plan_loss"),
      ("chunk_size", 2.5, "chunk_size"), ("text_encoder", "", "text_encoder"),
-     ("action_dim", 8, "action_dim")],
+     ("action_dim", 8, "action_dim"), ("temperature", -0.5, "temperature"),
+     ("temperature", float("inf"), "temperature"), ("temperature", "hot", "temperature")],
 )
 def test_config_validation(field: str, value: object, match: str) -> None:
     with pytest.raises(ValueError, match=match) as e:

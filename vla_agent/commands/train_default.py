@@ -16,12 +16,16 @@ Stages (each resumes where a killed run stopped):
    policy's own mistakes; ``merge-data``: the demonstrations and every round's takeover data so far
    (hard links, so their cached features are reused); ``train --init-policy``: the latest policy
    fine-tuned on that aggregate;
-7. with ``--install``: copy the policy into the package (``VLAPolicy.from_pretrained("default")``).
+7. the final policy is written to ``<out>/policy`` with its action decoding temperature set
+   (``--temperature``; sampling instead of greedy decoding, see ``VLAConfig.temperature``); the
+   takeover stages above run the policies as trained (greedy), as they did for the shipped one;
+8. with ``--install``: copy that policy into the package (``VLAPolicy.from_pretrained("default")``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 import time
@@ -37,6 +41,8 @@ DATA_SEED_OFFSET = 100  # demonstration shards use seeds seed+100, seed+101, ...
 ROBOSEG_SEED_OFFSET = 1000
 TAKEOVER_SEED_OFFSET = 200  # DAgger round r's shards use seeds seed+200+100(r-1), seed+201+100(r-1), ...
 ROUND_SEED_STRIDE = 100
+# decoding: sampling at 0.5 scored 0.630 on 200 chains, greedy decoding of the same weights 0.370
+TEMPERATURE = 0.5
 # one round: a second (80 chains from round 1's policy, 10-100 steps) did not raise the 200-chain figure
 DAGGER_CHAINS = (40,)
 TAKEOVER_STEPS = ((10, 60),)
@@ -64,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--dagger-train-steps", type=int, default=2000, help="fine-tuning steps of each round")
     a("--dagger-lr", type=float, default=2e-4, help="peak learning rate of the fine-tuning")
     a("--seed", type=int, default=0, help="seed of every stage")
+    a("--temperature", type=float, default=TEMPERATURE,
+      help=f"action decoding temperature of the final policy, 0 = greedy (default {TEMPERATURE})")
     a("--install", action="store_true", help="copy the trained policy to the package's checkpoints/default")
 
 
@@ -104,6 +112,21 @@ def _dagger_rounds(args: argparse.Namespace) -> list[tuple[int, tuple[int, int]]
     return list(zip(chains, steps[:len(chains)], strict=True))
 
 
+def _finalise(trained: Path, dst: Path, temperature: float) -> Path:
+    """Copy the trained policy folder to ``dst`` with ``VLAConfig.temperature`` set (atomically)."""
+    from vla_agent.policy import VLAConfig
+
+    config = dataclasses.replace(VLAConfig.load(trained), temperature=temperature)  # validated
+    tmp = dst.with_name(dst.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(trained, tmp)
+    config.save(tmp)
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
+    print(f"[train-default] final policy: {trained} with decoding temperature {temperature} -> {dst}", flush=True)
+    return dst
+
+
 def _round_dir(out: Path, name: str, r: int) -> Path:
     """Round 1 keeps the plain name (``takeover``), later rounds number it (``takeover2``)."""
     return out / (name if r == 1 else f"{name}{r}")
@@ -116,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     seed = str(args.seed)
     rounds = _dagger_rounds(args)  # checked before hours of work
+    if not 0.0 <= args.temperature < float("inf"):
+        raise SystemExit(f"[train-default] --temperature: expected a finite value >= 0, got {args.temperature}")
     _stage("demonstrations", ["generate-data", "--out", str(out / "data"), "--chains", str(args.chains),
                               "--seed", str(args.seed + DATA_SEED_OFFSET), "--workers", str(args.workers),
                               "--val-fraction", "0.05", "--no-progress"])
@@ -149,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
                                            "--init-policy", str(policy), "--max-steps", str(args.dagger_train_steps),
                                            "--lr", str(args.dagger_lr), *_train_flags(args)])
         policy = train / "policy"
+    policy = _finalise(policy, out / "policy", args.temperature)
     if args.install:
         tmp = DEFAULT_CHECKPOINT.with_name(DEFAULT_CHECKPOINT.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)

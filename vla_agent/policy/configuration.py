@@ -47,6 +47,11 @@ class VLAConfig:
         scene_weight: weight of an auxiliary loss during training: a small head on the encoder's
             pooled output regresses the scene state (articulated parts, block poses, blocks relative
             to the gripper; standardised). 0 builds no head. Never an input: inference ignores it.
+        temperature: action decoding: 0 picks the most likely token at each slot (greedy); above 0
+            samples each token from the softmax of its logits divided by ``temperature`` (seeded by
+            :meth:`VLAPolicy.seed`). Greedy decoding of a multimodal action distribution can pick
+            "no motion" when the modes point different ways, and a memoryless policy that does not
+            move sees the same observation again: it stalls for good; sampling follows one mode.
         segmentation: keyword arguments that rebuild the ``SegmentationModel`` (its weights travel apart).
         seed: seed used to initialise the weights.
     """
@@ -74,6 +79,7 @@ class VLAConfig:
     plan_loss: str = "cosine"
     plan_weight: float = 0.1
     scene_weight: float = 0.0
+    temperature: float = 0.0
     segmentation: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
 
@@ -107,6 +113,9 @@ class VLAConfig:
             raise ValueError(f"VLAConfig.plan_weight: expected a float >= 0, received {self.plan_weight!r}")
         if not isinstance(self.scene_weight, (int, float)) or not float(self.scene_weight) >= 0.0:
             raise ValueError(f"VLAConfig.scene_weight: expected a float >= 0, received {self.scene_weight!r}")
+        if isinstance(self.temperature, bool) or not isinstance(self.temperature, (int, float)) \
+                or not 0.0 <= float(self.temperature) < float("inf"):
+            raise ValueError(f"VLAConfig.temperature: expected a finite float >= 0, received {self.temperature!r}")
         if not isinstance(self.text_encoder, str) or not self.text_encoder.strip():
             raise ValueError(f"VLAConfig.text_encoder: expected a model id or path, "
                              f"received {self.text_encoder!r}")
@@ -118,6 +127,7 @@ class VLAConfig:
         self.dropout = float(self.dropout)
         self.plan_weight = float(self.plan_weight)
         self.scene_weight = float(self.scene_weight)
+        self.temperature = float(self.temperature)
 
     # --- derived sizes ---------------------------------------------------------------------------
     @property

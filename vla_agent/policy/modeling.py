@@ -209,15 +209,19 @@ class VLAModel(nn.Module):
 
     # --- inference -----------------------------------------------------------------------------
     @torch.no_grad()
-    def generate(self, memory: torch.Tensor, memory_mask: torch.Tensor) -> torch.Tensor:
-        """Greedy autoregressive decoding of one action chunk per row, with a key/value cache.
+    def generate(self, memory: torch.Tensor, memory_mask: torch.Tensor, temperature: float = 0.0,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """Autoregressive decoding of one action chunk per row, with a key/value cache.
 
         Each position may only take the tokens the grammar allows there (bins for arm slots, the
         two gripper tokens for the gripper slot, EOS at action boundaries). A row stops at EOS; its
-        later slots are PAD. Deterministic: no sampling.
+        later slots are PAD. ``temperature`` 0 is greedy (deterministic); above 0 each token is
+        drawn from ``softmax(logits / temperature)`` over the allowed tokens, with ``generator``.
 
         Args:
             memory: (B, 1 + S, C), memory_mask: (B, 1 + S) from :meth:`encode`.
+            temperature: 0 (greedy) or the sampling temperature.
+            generator: random stream of the draws (CPU generator; None = torch's global one).
 
         Returns:
             int64 (B, n) target tokens, n <= 7K (+1 when every row ended with EOS at the last slot).
@@ -234,7 +238,12 @@ class VLAModel(nn.Module):
         out = []
         for p in range(n_max):
             logits = self.decoder.step(current, p, mask, caches, memory_kv)  # (B, V)
-            nxt = (logits + self.grammar_bias[p]).argmax(-1)  # (B,) best token the grammar allows
+            allowed = logits + self.grammar_bias[p]  # (B, V), -inf where the grammar forbids
+            if temperature > 0:  # draw from the allowed tokens
+                probs = F.softmax(allowed.float() / temperature, dim=-1).cpu()
+                nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1).to(allowed.device)
+            else:
+                nxt = allowed.argmax(-1)  # (B,) best token the grammar allows
             if B > 1:
                 nxt = nxt.masked_fill(done, tok.pad_id)  # rows past their EOS get PAD
             out.append(nxt)

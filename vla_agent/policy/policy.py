@@ -4,7 +4,8 @@ What the policy sees is what CALVIN methods see: ``rgb_static``, ``rgb_gripper``
 ``scene_obs`` (ground-truth object state) is never read.
 
 Closed loop with action chunks: when the action queue is empty, the current observation and the
-instruction are encoded once, the decoder predicts a chunk of K actions (7K tokens, greedy, KV-cached),
+instruction are encoded once, the decoder predicts a chunk of K actions (7K tokens, KV-cached; greedy,
+or sampled at ``config.temperature``),
 and the first ``n_action_steps`` of them are queued; the next ``n_action_steps`` calls pop from the
 queue, so image features and the encoder are paid once per chunk. An EOS token means "subtask done":
 the action after which EOS was predicted is reported with ``eos=True`` (``policy.last_eos``,
@@ -24,6 +25,7 @@ per env of a vectorised env) before ``predict``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import os
 from collections import OrderedDict, deque
@@ -104,6 +106,7 @@ class VLAPolicy:
         self._last_eos: dict[int, bool] = {}
         self._instructions: list[str] | None = None
         self.encoder_passes = 0  # how many chunks were predicted (for benchmarks)
+        self._generator = torch.Generator().manual_seed(int(config.seed))  # action sampling (temperature > 0)
         self.decode_threads = decode_threads
 
     @classmethod
@@ -140,6 +143,17 @@ class VLAPolicy:
             self._text_encoder = TextEncoder(self.config.text_encoder, max_length=self.config.text_max_length)
             _check_text_encoder(self._text_encoder, self.config)
         return self._text_encoder
+
+    @property
+    def temperature(self) -> float:
+        """Action decoding temperature (``VLAConfig.temperature``): 0 greedy, above 0 sampling."""
+        return self.config.temperature
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        config = dataclasses.replace(self.config, temperature=value)  # validates the value
+        self.config = self.model.config = config
+        self.reset()  # queued actions were decoded at the old temperature
 
     def num_parameters(self) -> dict[str, int]:
         """Parameter counts: transformer, segmentation feature modules and their sum."""
@@ -189,6 +203,15 @@ class VLAPolicy:
         """True when the last action returned by :meth:`act` / :meth:`step` is the last one before the
         predicted EOS, i.e. the model expects the subtask to be done after it."""
         return self._last_eos.get(0, False)
+
+    def seed(self, seed: int) -> None:
+        """Reseed the draws of action sampling (``config.temperature > 0``; greedy decoding ignores it).
+
+        The evaluation runners call it with each chain's seed, so results do not depend on workers.
+        """
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"seed: expected an int, received {seed!r}")
+        self._generator.manual_seed(int(seed))
 
     def reset(self) -> None:
         """Forget queued actions of every env (CALVIN calls this before each subtask)."""
@@ -250,7 +273,8 @@ class VLAPolicy:
             observation: one observation dict, or a batched one (leading env dimension N on every key).
             state: passed through (the policy keeps its own per-env action queues).
             episode_start: (N,) bool; True clears that env's action queue.
-            deterministic: decoding is always greedy; ``False`` is accepted and ignored.
+            deterministic: True decodes greedily whatever ``config.temperature``; False decodes at
+                ``config.temperature`` (sampling when it is above 0).
 
         Returns:
             ``(actions, state)``: float32 (7,) or (N, 7).
@@ -276,7 +300,7 @@ class VLAPolicy:
                 raise ValueError(f"episode_start: expected shape ({n},), received {np.shape(episode_start)}")
             for i in np.flatnonzero(starts):
                 self._clear(int(i))
-        actions, _ = self._act_batch(static, gripper, robot, texts, list(range(n)))
+        actions, _ = self._act_batch(static, gripper, robot, texts, list(range(n)), greedy=deterministic)
         return (actions if batched else actions[0]), state
 
     # --- the closed loop -------------------------------------------------------------------------
@@ -287,7 +311,7 @@ class VLAPolicy:
 
     @torch.no_grad()
     def _act_batch(self, static: np.ndarray, gripper: np.ndarray, robot: np.ndarray, texts: list[str],
-                   envs: list[int]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+                   envs: list[int], greedy: bool = False) -> tuple[np.ndarray, list[dict[str, Any]]]:
         """Pop one action per env, re-encoding the envs whose queue is empty (in one batch)."""
         for i, env in enumerate(envs):
             if self._queue_instruction.get(env) != texts[i]:  # a new instruction conditions at once
@@ -298,7 +322,7 @@ class VLAPolicy:
             self.model.eval()  # no dropout while acting; a training loop gets its mode back
             try:
                 self._predict_chunks(static[need], gripper[need], robot[need], [texts[i] for i in need],
-                                     [envs[i] for i in need])
+                                     [envs[i] for i in need], 0.0 if greedy else self.config.temperature)
             finally:
                 self.model.train(was_training)
         actions = np.empty((len(envs), ACTION_DIM), dtype=np.float32)
@@ -311,13 +335,13 @@ class VLAPolicy:
         return actions, infos
 
     def _predict_chunks(self, static: np.ndarray, gripper: np.ndarray, robot: np.ndarray, texts: list[str],
-                        envs: list[int]) -> None:
+                        envs: list[int], temperature: float) -> None:
         text_feats, text_mask = self.text_features(texts)  # (B, T, H), (B, T)
         image = self.image_tokens(static, gripper)  # (B, N_img, C_img)
         prop = torch.from_numpy(self.normalizer.normalize(robot)).to(self.device)  # (B, 15)
         memory, memory_mask, _ = self.model.encode(text_feats, text_mask, image, prop)
         with _num_threads(self.decode_threads if self.device.type == "cpu" else None):
-            tokens = self.model.generate(memory, memory_mask).cpu().numpy()  # (B, n)
+            tokens = self.model.generate(memory, memory_mask, temperature, self._generator).cpu().numpy()  # (B, n)
         self.encoder_passes += 1
         for row, env in enumerate(envs):
             chunk, ended = self.tokenizer.decode_chunk(tokens[row])  # (k, 7)
