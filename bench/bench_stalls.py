@@ -4,7 +4,9 @@ A memoryless policy that predicts "do not move" for an observation sees the same
 and can stand still for good. For each of the first ``--chains`` chains of the long-horizon
 benchmark (the same starts, instructions and per-chain seeds as ``vla-agent eval``), the policy acts
 for ``--steps`` steps on the chain's first instruction; a start where the TCP moved less than
-``--min-move`` metres counts as stalled. Prints figures per temperature; asserts nothing.
+``--min-move`` metres and turned less than ``--min-turn`` radians (largest wrapped euler-angle
+change) counts as stalled. Turning in place is not a stall: the expert itself turns the gripper for
+~40 steps before it reaches for the sliding door. Prints figures per temperature; asserts nothing.
 
     python bench/bench_stalls.py --policy default --temperature 0 0.5
     python bench/bench_stalls.py --policy runs/train/policy --chains 50 --steps 24
@@ -19,8 +21,9 @@ import time
 import numpy as np
 
 
-def stalls(policy, env, jobs: list[dict], steps: int, min_move: float) -> list[tuple[str, float]]:
-    """(task, TCP displacement in m after ``steps`` steps) for each job's first subtask."""
+def stalls(policy, env, jobs: list[dict], steps: int) -> list[tuple[str, float, float]]:
+    """(task, TCP displacement in m, largest euler-angle change in rad) after ``steps`` steps of each
+    job's first subtask."""
     from evaluation.rollout import set_env_task
 
     out = []
@@ -30,10 +33,12 @@ def stalls(policy, env, jobs: list[dict], steps: int, min_move: float) -> list[t
         set_env_task(env, task, sentence)
         policy.reset()
         policy.seed(job["seed"])
-        start = np.asarray(obs["robot_obs"][:3], dtype=np.float64)
+        start = np.asarray(obs["robot_obs"][:6], dtype=np.float64)
         for _ in range(steps):
             obs, *_ = env.step(policy.act(obs, sentence))
-        out.append((task, float(np.linalg.norm(np.asarray(obs["robot_obs"][:3]) - start))))
+        delta = np.asarray(obs["robot_obs"][:6], dtype=np.float64) - start
+        turn = np.abs((delta[3:] + np.pi) % (2 * np.pi) - np.pi).max()
+        out.append((task, float(np.linalg.norm(delta[:3])), float(turn)))
     return out
 
 
@@ -54,6 +59,7 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=200, help="first chains of that list to start")
     ap.add_argument("--steps", type=int, default=24, help="steps on each first instruction")
     ap.add_argument("--min-move", type=float, default=0.01, help="TCP displacement (m) below which a start stalled")
+    ap.add_argument("--min-turn", type=float, default=0.05, help="... and TCP rotation (rad) below which it stalled")
     ap.add_argument("--seed", type=int, default=0, help="chain sampling seed (as eval's --seed)")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     args = ap.parse_args()
@@ -66,14 +72,15 @@ def main() -> None:
     env = gym.make("vla_agent/PlayTable-v0")
     policy = VLAPolicy.from_pretrained(args.policy)
     print(f"policy {args.policy}: first instruction of {len(jobs)} chains, {args.steps} steps each, "
-          f"stalled = TCP moved < {100 * args.min_move:.1f} cm")
+          f"stalled = TCP moved < {100 * args.min_move:.1f} cm and turned < {args.min_turn:g} rad")
     for temperature in args.temperature:
         policy.temperature = temperature
         t0 = time.perf_counter()
-        res = stalls(policy, env, jobs, args.steps, args.min_move)
-        stalled = collections.Counter(task for task, moved in res if moved < args.min_move)
+        res = stalls(policy, env, jobs, args.steps)
+        stalled = collections.Counter(task for task, moved, turned in res
+                                      if moved < args.min_move and turned < args.min_turn)
         print(f"temperature {temperature:g}: stalled {sum(stalled.values())}/{len(res)} "
-              f"(median move {100 * np.median([m for _, m in res]):.1f} cm, {time.perf_counter() - t0:.0f} s)")
+              f"(median move {100 * np.median([m for _, m, _ in res]):.1f} cm, {time.perf_counter() - t0:.0f} s)")
         for task, n in stalled.most_common():
             print(f"    {task}: {n}")
     env.close()
