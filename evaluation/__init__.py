@@ -7,6 +7,7 @@ Example:
 """
 
 from evaluation.env_factory import EnvFactory, env_factory_from_spec
+from evaluation.failures import failure_modes
 from evaluation.long_horizon import evaluate_long_horizon
 from evaluation.metrics import avg_seq_len, bootstrap_ci, chain_success_rates, summarize, task_info
 from evaluation.policies import (
@@ -37,6 +38,7 @@ __all__ = [
     "env_factory_from_spec",
     "evaluate_long_horizon",
     "evaluate_single_tasks",
+    "failure_modes",
     "get_sequences",
     "load_sequences",
     "policy_factory_from_spec",

@@ -14,6 +14,7 @@ from envs.instructions import load_instruction_set
 from evaluation import report
 from evaluation.env_factory import EnvFactory, describe_env_factory
 from evaluation.execute import execute, job_seed
+from evaluation.failures import failure_modes, format_failure_table
 from evaluation.metrics import summarize
 from evaluation.policies import describe_factory
 from evaluation.rollout import run_chain_job
@@ -138,6 +139,7 @@ def evaluate_long_horizon(
     records = execute(jobs, log, env_factory, policy_factory, run_chain_job, workers=workers, backend=backend,
                       progress=progress, desc="chains", ray_address=ray_address)
     summary = summarize(records, n_boot=n_boot, seed=seed)
+    summary["failure_modes"] = failure_modes(records)
     renderers = sorted({str(r.get("renderer")) for r in records})
     summary["provenance"] = report.provenance(
         **arguments, workers=workers, backend=backend,
@@ -147,6 +149,7 @@ def evaluate_long_horizon(
     )
     if out is not None:
         table = report.format_chain_table(summary, title=f"Long-horizon evaluation: {arguments['policy']}")
+        table += "\n" + format_failure_table(summary["failure_modes"])
         (out / TABLE_FILE).write_text(table + "\n")
         report.plot_chain_results(summary, out / PLOT_FILE, title=str(arguments["policy"]))
         summary["files"] = {

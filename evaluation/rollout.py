@@ -59,8 +59,9 @@ def _renderer(env: Any) -> str | None:
     return str(getattr(r, "name", type(r).__name__))
 
 
-def _end_state(obs: Any) -> list[float] | None:
-    # the final scene state, rounded: lets one compare runs (e.g. 1 vs 2 workers) beyond success flags
+def _scene_state(obs: Any) -> list[float] | None:
+    # a scene state, rounded: lets one compare runs (e.g. 1 vs 2 workers) beyond success flags, and
+    # tell (evaluation.failures) whether a failed subtask moved its object at all
     scene = obs.get(SCENE_OBS) if isinstance(obs, dict) else None
     return None if scene is None else [round(float(v), 5) for v in np.asarray(scene).ravel()]
 
@@ -100,7 +101,8 @@ def run_chain_job(env: Any, policy: Any, job: dict[str, Any]) -> dict[str, Any]:
 
     Returns:
         The record appended to the results log: the job's identity plus ``results`` (one bool per
-        reached subtask), ``num_success``, ``steps``, ``time_s``, ``renderer`` and ``video``.
+        reached subtask), ``num_success``, ``steps``, ``time_s``, ``renderer``, ``start_scene_obs``
+        (the scene when the last reached subtask began), ``end_scene_obs`` and ``video``.
     """
     t0 = time.perf_counter()
     seed = int(job["seed"])
@@ -110,7 +112,9 @@ def run_chain_job(env: Any, policy: Any, job: dict[str, Any]) -> dict[str, Any]:
     frames: list | None = [] if job.get("video") else None
     results: list[bool] = []
     steps: list[int] = []
+    start: list[float] | None = None
     for k, (task, sentence) in enumerate(zip(chain, job["instructions"], strict=True)):
+        start = _scene_state(obs)
         ok, n, obs = run_subtask(env, policy, obs, task, sentence, int(job["max_steps"]), frames,
                                  label=f"chain {job['index']}  {k + 1}/{len(chain)}")
         results.append(ok)
@@ -133,7 +137,8 @@ def run_chain_job(env: Any, policy: Any, job: dict[str, Any]) -> dict[str, Any]:
         "steps": steps,
         "time_s": round(time.perf_counter() - t0, 3),
         "renderer": _renderer(env),
-        "end_scene_obs": _end_state(obs),
+        "start_scene_obs": start,
+        "end_scene_obs": _scene_state(obs),
         "video": video,
     }
 
@@ -148,6 +153,7 @@ def run_single_task_job(env: Any, policy: Any, job: dict[str, Any]) -> dict[str,
     seed = int(job["seed"])
     seed_policy(policy, seed)
     obs, _info = env.reset(seed=seed, options={"task": job["task"]})
+    start = _scene_state(obs)
     frames: list | None = [] if job.get("video") else None
     ok, n, obs = run_subtask(env, policy, obs, job["task"], job["instruction"], int(job["max_steps"]), frames,
                            label=f"episode {job['index']}")
@@ -165,6 +171,7 @@ def run_single_task_job(env: Any, policy: Any, job: dict[str, Any]) -> dict[str,
         "steps": n,
         "time_s": round(time.perf_counter() - t0, 3),
         "renderer": _renderer(env),
-        "end_scene_obs": _end_state(obs),
+        "start_scene_obs": start,
+        "end_scene_obs": _scene_state(obs),
         "video": video,
     }

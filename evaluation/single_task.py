@@ -18,6 +18,7 @@ from envs.instructions import load_instruction_set
 from evaluation import report
 from evaluation.env_factory import EnvFactory, describe_env_factory
 from evaluation.execute import execute, job_seed
+from evaluation.failures import failure_modes, format_failure_table
 from evaluation.policies import describe_factory
 from evaluation.rollout import run_single_task_job
 from evaluation.store import ResultLog, check_run_signature, write_json_atomic
@@ -112,6 +113,7 @@ def evaluate_single_tasks(
         "task_info": task_info,
         "success_rate": sum(int(r["success"]) for r in records) / n,
         "num_episodes": n,
+        "failure_modes": failure_modes(records),
     }
     renderers = sorted({str(r.get("renderer")) for r in records})
     summary["provenance"] = report.provenance(
@@ -121,7 +123,7 @@ def evaluate_single_tasks(
     if out is not None:
         table = (f"Single-task evaluation: {arguments['policy']}\n"
                  f"episodes: {n}   success rate: {100 * summary['success_rate']:.1f}%\n"
-                 + report.format_task_table(task_info))
+                 + report.format_task_table(task_info) + "\n" + format_failure_table(summary["failure_modes"]))
         (out / TABLE_FILE).write_text(table + "\n")
         report.plot_task_results(task_info, out / PLOT_FILE, title=str(arguments["policy"]))
         summary["files"] = {

@@ -41,6 +41,11 @@ def test_single_task_table_and_resume(tmp_path: Path) -> None:
 
     assert strip(recs2) == strip(recs)
     assert again["task_info"] == res["task_info"]
+    # every failed episode is sorted by whether its object moved; the start state is on record
+    failed = sum(v["total"] - v["success"] for v in res["task_info"].values())
+    assert sum(sum(c.values()) for c in res["failure_modes"].values()) == failed
+    assert all(c["unknown"] == 0 for c in res["failure_modes"].values())
+    assert "Failed subtasks" in (tmp_path / "single_task_results.txt").read_text()
 
 
 def test_grasped_start_states_exist_for_place_tasks() -> None:
