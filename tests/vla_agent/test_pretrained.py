@@ -46,7 +46,7 @@ def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
     names = [n for n, _ in calls]
     assert names == ["demonstrations", "segmentation renders", "robot segmentation", "scene-state fine-tuning",
                      "behaviour cloning", "DAgger 1 demonstrations", "DAgger 1 data merge", "DAgger 1 fine-tuning",
-                     "DAgger 2 demonstrations", "DAgger 2 data merge", "DAgger 2 fine-tuning"]
+                     "DAgger 2 demonstrations", "DAgger 2 data merge", "DAgger 2 fine-tuning", "final fine-tuning"]
     cli = build_parser()
     parsed = {n: cli.parse_args(argv) for n, argv in calls}
     assert parsed["demonstrations"].seed == 103 and parsed["demonstrations"].workers == 2
@@ -67,15 +67,25 @@ def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
     assert parsed["DAgger 2 data merge"].sources == [str(tmp_path / n) for n in ("data", "takeover", "takeover2")]
     assert parsed["DAgger 2 fine-tuning"].init_policy == str(tmp_path / "dagger" / "policy")
     assert parsed["DAgger 2 fine-tuning"].data == str(tmp_path / "data_dagger2")
-    # the last round's policy, with the shipped decoding temperature, is the pipeline's result
-    assert finals == [(tmp_path / "dagger2" / "policy", tmp_path / "policy", train_default.TEMPERATURE)]
+    # then the last round's policy trains on for a while on the same aggregate, with its own batch size
+    final = parsed["final fine-tuning"]
+    assert final.init_policy == str(tmp_path / "dagger2" / "policy") and final.data == str(tmp_path / "data_dagger2")
+    assert final.max_steps == train_default.FINAL_TRAIN_STEPS and final.batch_size == train_default.FINAL_BATCH_SIZE
+    assert parsed["DAgger 2 fine-tuning"].batch_size == 64
+    # that policy, with the shipped decoding temperature, is the pipeline's result
+    assert finals == [(tmp_path / "final" / "policy", tmp_path / "policy", train_default.TEMPERATURE)]
     calls.clear()
-    assert train_default.run(parser.parse_args(["--out", str(tmp_path)])) == 0  # the shipped recipe: one round
-    assert [n for n, _ in calls][-3:] == ["DAgger 1 demonstrations", "DAgger 1 data merge", "DAgger 1 fine-tuning"]
-    assert cli.parse_args(calls[-3][1]).chains == 40 and cli.parse_args(calls[-3][1]).takeover_steps == [10, 60]
+    assert train_default.run(parser.parse_args(["--out", str(tmp_path)])) == 0  # the shipped recipe: two rounds
+    assert [n for n, _ in calls][-4:] == ["DAgger 2 demonstrations", "DAgger 2 data merge", "DAgger 2 fine-tuning",
+                                          "final fine-tuning"]
+    assert [cli.parse_args(a).takeover_steps for n, a in calls if n.endswith("demonstrations") and "DAgger" in n] \
+        == [[10, 60], [10, 100]]
     calls.clear()
-    assert train_default.run(parser.parse_args(["--out", str(tmp_path), "--dagger-chains", "0"])) == 0
+    finals.clear()
+    no_dagger = ["--out", str(tmp_path), "--dagger-chains", "0", "--final-train-steps", "0"]
+    assert train_default.run(parser.parse_args(no_dagger)) == 0
     assert [n for n, _ in calls][-1] == "behaviour cloning"
+    assert finals[0][0] == tmp_path / "train" / "policy"
     calls.clear()
     args = parser.parse_args(["--out", str(tmp_path), "--dagger-chains", "5", "6", "7", "--takeover-steps", "1", "2"])
     assert train_default.run(args) == 0
@@ -102,6 +112,9 @@ def test_train_default_rejects_bad_round_options(monkeypatch) -> None:
             train_default.run(parser.parse_args(["--dagger-chains", *bad]))
     with pytest.raises(SystemExit, match="--temperature"):
         train_default.run(parser.parse_args(["--temperature", "-0.5"]))
+    for bad in (["--final-train-steps", "-1"], ["--final-batch-size", "0"]):
+        with pytest.raises(SystemExit, match="--final-train-steps >= 0 and --final-batch-size >= 1"):
+            train_default.run(parser.parse_args(bad))
     assert stages == []
 
 
