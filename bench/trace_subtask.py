@@ -18,17 +18,15 @@ import numpy as np
 
 from envs import constants as C
 
-_JOINTS = {"slider": C.SLIDER, "drawer": C.DRAWER, "led": C.BUTTON, "lightbulb": C.SWITCH}
-
 
 def object_state(task: str, scene: np.ndarray) -> str:
-    """The scene entries of the object ``task`` is about, as text."""
-    for word, j in _JOINTS.items():
-        if word in task:
-            return f"{word} joint {scene[j]:.3f}"
-    named = [b for b in C.BLOCK_NAMES if b.split("_")[1] in task.split("_")]
-    blocks = named or C.BLOCK_NAMES
-    return "  ".join(f"{b} {np.round(scene[C.BLOCK_SLICES[b]][:3], 3)}" for b in blocks)
+    """The scene entries of the object ``task`` is about (as ``evaluation.failures`` sees it), as text."""
+    from evaluation.failures import target_blocks, target_joint
+
+    j = target_joint(task)
+    if j is not None:
+        return f"scene_obs[{j}] (joint) {scene[j]:.3f}"
+    return "  ".join(f"{b} {np.round(scene[C.BLOCK_SLICES[b]][:3], 3)}" for b in target_blocks(task))
 
 
 def trace(env, actor, job: dict, max_steps: int, every: int) -> None:

@@ -41,6 +41,11 @@ _JOINT_OF_TASK = {
 }
 
 
+def target_joint(task: str) -> int | None:
+    """The ``scene_obs`` index of the door, drawer, button or switch a task moves; None for block tasks."""
+    return _JOINT_OF_TASK.get(task)
+
+
 def target_blocks(task: str) -> tuple[str, ...]:
     """The blocks a task is about: the one it names, or all three for tasks that name none.
 

@@ -21,6 +21,7 @@ from evaluation.failures import (
     format_failure_table,
     object_moved,
     target_blocks,
+    target_joint,
 )
 from evaluation.long_horizon import LOG_FILE, TABLE_FILE
 
@@ -51,6 +52,8 @@ def test_object_moved_on_a_real_push(pushed_red: tuple[np.ndarray, np.ndarray]) 
     assert not object_moved("rotate_pink_block_left", start, end)
     assert not object_moved("open_drawer", start, end)
     assert object_moved("stack_block", start, end)  # names no block: any block counts
+    assert target_joint("open_drawer") == C.DRAWER and target_joint("turn_on_led") == C.BUTTON
+    assert target_joint("push_red_block_right") is None and target_blocks("push_red_block_right") == ("block_red",)
 
 
 def test_classification_of_records(pushed_red: tuple[np.ndarray, np.ndarray]) -> None:
