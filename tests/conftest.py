@@ -11,6 +11,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _sb3_logs_in_pytest_tmp(tmp_path_factory):
+    """Stable-Baselines3 makes an (empty) ``$TMPDIR/SB3-<date>`` folder per ``learn`` unless
+    ``SB3_LOGDIR`` is set: keep those inside pytest's own temporary tree."""
+    os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3_logs"))
+
+
 @pytest.fixture(scope="session")
 def play_table_env():
     """One image-free embedded play table (``cameras=()``), shared by the fast tests."""

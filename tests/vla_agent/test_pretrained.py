@@ -70,7 +70,7 @@ def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
     # then the last round's policy trains on for a while on the same aggregate, with its own batch size
     final = parsed["final fine-tuning"]
     assert final.init_policy == str(tmp_path / "dagger2" / "policy") and final.data == str(tmp_path / "data_dagger2")
-    assert final.max_steps == train_default.FINAL_TRAIN_STEPS and final.batch_size == train_default.FINAL_BATCH_SIZE
+    assert final.max_steps == train_default.FINAL_TRAIN_STEPS[0] and final.batch_size == train_default.FINAL_BATCH_SIZE
     assert parsed["DAgger 2 fine-tuning"].batch_size == 64
     # that policy, with the shipped decoding temperature, is the pipeline's result
     assert finals == [(tmp_path / "final" / "policy", tmp_path / "policy", train_default.TEMPERATURE)]
@@ -91,6 +91,17 @@ def test_train_default_stages_are_valid_commands(tmp_path, monkeypatch) -> None:
     assert train_default.run(args) == 0
     takeovers = [cli.parse_args(argv) for n, argv in calls if n.endswith("demonstrations") and n != "demonstrations"]
     assert [(t.chains, t.takeover_steps) for t in takeovers] == [(5, [1, 2]), (6, [1, 2]), (7, [1, 2])]
+    # several final stages: each restarts from the previous one's policy, on the last aggregate
+    calls.clear()
+    finals.clear()
+    assert train_default.run(parser.parse_args(["--out", str(tmp_path), "--final-train-steps", "30", "50"])) == 0
+    stages = {n: cli.parse_args(a) for n, a in calls if n.startswith("final")}
+    assert list(stages) == ["final fine-tuning", "final fine-tuning 2"]
+    assert [s.max_steps for s in stages.values()] == [30, 50]
+    assert stages["final fine-tuning 2"].init_policy == str(tmp_path / "final" / "policy")
+    assert stages["final fine-tuning 2"].out == str(tmp_path / "final2")
+    assert stages["final fine-tuning 2"].data == str(tmp_path / "data_dagger2")
+    assert finals[0][0] == tmp_path / "final2" / "policy"
 
 
 def test_train_default_rejects_bad_round_options(monkeypatch) -> None:
@@ -112,8 +123,8 @@ def test_train_default_rejects_bad_round_options(monkeypatch) -> None:
             train_default.run(parser.parse_args(["--dagger-chains", *bad]))
     with pytest.raises(SystemExit, match="--temperature"):
         train_default.run(parser.parse_args(["--temperature", "-0.5"]))
-    for bad in (["--final-train-steps", "-1"], ["--final-batch-size", "0"]):
-        with pytest.raises(SystemExit, match="--final-train-steps >= 0 and --final-batch-size >= 1"):
+    for bad in (["--final-train-steps", "-1"], ["--final-train-steps", "3000", "0"], ["--final-batch-size", "0"]):
+        with pytest.raises(SystemExit, match="--final-train-steps takes step counts > 0"):
             train_default.run(parser.parse_args(bad))
     assert stages == []
 

@@ -16,8 +16,9 @@ Stages (each resumes where a killed run stopped):
    policy's own mistakes; ``merge-data``: the demonstrations and every round's takeover data so far
    (hard links, so their cached features are reused); ``train --init-policy``: the latest policy
    fine-tuned on that aggregate;
-7. ``train --init-policy``: a last fine-tuning of the latest policy on the last aggregate
-   (``--final-train-steps`` at ``--dagger-lr``, batch ``--final-batch-size``; 0 steps skips it);
+7. ``train --init-policy``: final fine-tuning of the latest policy on the last aggregate, one stage per
+   number of ``--final-train-steps`` (each a fresh warm-up + cosine schedule at ``--dagger-lr``, batch
+   ``--final-batch-size``, into ``final``, ``final2``, ...; a single 0 skips it);
 8. the final policy is written to ``<out>/policy`` with its action decoding temperature set
    (``--temperature``; sampling instead of greedy decoding, see ``VLAConfig.temperature``); the
    takeover stages above run the policies as trained (greedy), as they did for the shipped one;
@@ -49,7 +50,7 @@ TEMPERATURE = 0.5
 # on the aggregate: 0.630 -> 0.840 on 200 chains (sampled at 0.5)
 DAGGER_CHAINS = (40, 80)
 TAKEOVER_STEPS = ((10, 60), (10, 100))
-FINAL_TRAIN_STEPS = 3000
+FINAL_TRAIN_STEPS = (3000,)
 FINAL_BATCH_SIZE = 32
 
 
@@ -74,9 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       f"per round (extra ones unused) or one for all (default {' '.join(f'{lo} {hi}' for lo, hi in TAKEOVER_STEPS)})")
     a("--dagger-train-steps", type=int, default=2000, help="fine-tuning steps of each round")
     a("--dagger-lr", type=float, default=2e-4, help="peak learning rate of the fine-tuning")
-    a("--final-train-steps", type=int, default=FINAL_TRAIN_STEPS,
-      help="steps of the last fine-tuning on the last aggregate (0 = none)")
-    a("--final-batch-size", type=int, default=FINAL_BATCH_SIZE, help="batch size of the last fine-tuning")
+    a("--final-train-steps", type=int, nargs="+", default=list(FINAL_TRAIN_STEPS),
+      help="steps of each final fine-tuning stage on the last aggregate, each one restarting the learning-rate "
+           f"schedule from the previous stage's policy; 0 = none (default {' '.join(map(str, FINAL_TRAIN_STEPS))})")
+    a("--final-batch-size", type=int, default=FINAL_BATCH_SIZE, help="batch size of the final fine-tuning stages")
     a("--seed", type=int, default=0, help="seed of every stage")
     a("--temperature", type=float, default=TEMPERATURE,
       help=f"action decoding temperature of the final policy, 0 = greedy (default {TEMPERATURE})")
@@ -121,6 +123,17 @@ def _dagger_rounds(args: argparse.Namespace) -> list[tuple[int, tuple[int, int]]
     return list(zip(chains, steps[:len(chains)], strict=True))
 
 
+def _final_stages(args: argparse.Namespace) -> list[int]:
+    """Steps of each final fine-tuning stage; ``--final-train-steps 0`` means none."""
+    steps = list(args.final_train_steps)
+    if steps == [0]:
+        steps = []
+    if any(n <= 0 for n in steps) or args.final_batch_size < 1:
+        raise SystemExit(f"[train-default] --final-train-steps takes step counts > 0 (or a single 0 for none) and "
+                         f"--final-batch-size >= 1, got {args.final_train_steps} and {args.final_batch_size}")
+    return steps
+
+
 def _finalise(trained: Path, dst: Path, temperature: float) -> Path:
     """Copy the trained policy folder to ``dst`` with ``VLAConfig.temperature`` set (atomically)."""
     from vla_agent.policy import VLAConfig
@@ -137,7 +150,7 @@ def _finalise(trained: Path, dst: Path, temperature: float) -> Path:
 
 
 def _round_dir(out: Path, name: str, r: int) -> Path:
-    """Round 1 keeps the plain name (``takeover``), later rounds number it (``takeover2``)."""
+    """Stage 1 keeps the plain name (``takeover``, ``final``), later ones number it (``takeover2``)."""
     return out / (name if r == 1 else f"{name}{r}")
 
 
@@ -148,9 +161,7 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     seed = str(args.seed)
     rounds = _dagger_rounds(args)  # checked before hours of work
-    if args.final_train_steps < 0 or args.final_batch_size < 1:
-        raise SystemExit(f"[train-default] --final-train-steps >= 0 and --final-batch-size >= 1 expected, got "
-                         f"{args.final_train_steps} and {args.final_batch_size}")
+    final_stages = _final_stages(args)
     if not 0.0 <= args.temperature < float("inf"):
         raise SystemExit(f"[train-default] --temperature: expected a finite value >= 0, got {args.temperature}")
     _stage("demonstrations", ["generate-data", "--out", str(out / "data"), "--chains", str(args.chains),
@@ -187,11 +198,12 @@ def run(args: argparse.Namespace) -> int:
                                            "--init-policy", str(policy), "--max-steps", str(args.dagger_train_steps),
                                            "--lr", str(args.dagger_lr), *_train_flags(args)])
         policy = train / "policy"
-    if args.final_train_steps:
-        _stage("final fine-tuning", ["train", "--data", str(data), "--out", str(out / "final"),
-                                     "--init-policy", str(policy), "--max-steps", str(args.final_train_steps),
-                                     "--lr", str(args.dagger_lr), *_train_flags(args, args.final_batch_size)])
-        policy = out / "final" / "policy"
+    for k, steps in enumerate(final_stages, start=1):
+        final = _round_dir(out, "final", k)
+        _stage("final fine-tuning" if k == 1 else f"final fine-tuning {k}",
+               ["train", "--data", str(data), "--out", str(final), "--init-policy", str(policy),
+                "--max-steps", str(steps), "--lr", str(args.dagger_lr), *_train_flags(args, args.final_batch_size)])
+        policy = final / "policy"
     policy = _finalise(policy, out / "policy", args.temperature)
     if args.install:
         tmp = DEFAULT_CHECKPOINT.with_name(DEFAULT_CHECKPOINT.name + ".tmp")
