@@ -77,12 +77,12 @@ def main() -> None:
         policy.temperature = temperature
         t0 = time.perf_counter()
         res = stalls(policy, env, jobs, args.steps)
-        stalled = collections.Counter(task for task, moved, turned in res
-                                      if moved < args.min_move and turned < args.min_turn)
-        print(f"temperature {temperature:g}: stalled {sum(stalled.values())}/{len(res)} "
+        where = [i for i, (_, moved, turned) in enumerate(res) if moved < args.min_move and turned < args.min_turn]
+        stalled = collections.Counter(res[i][0] for i in where)
+        print(f"temperature {temperature:g}: stalled {len(where)}/{len(res)} "
               f"(median move {100 * np.median([m for _, m, _ in res]):.1f} cm, {time.perf_counter() - t0:.0f} s)")
         for task, n in stalled.most_common():
-            print(f"    {task}: {n}")
+            print(f"    {task}: {n} (chains {', '.join(str(i) for i in where if res[i][0] == task)})")
     env.close()
 
 
