@@ -127,9 +127,11 @@ def test_train_default_rejects_bad_round_options(monkeypatch) -> None:
             train_default.run(parser.parse_args(["--dagger-chains", *bad]))
     with pytest.raises(SystemExit, match="--temperature"):
         train_default.run(parser.parse_args(["--temperature", "-0.5"]))
-    for bad in (["--final-train-steps", "-1"], ["--final-train-steps", "3000", "0"], ["--final-batch-size", "0"]):
-        with pytest.raises(SystemExit, match="--final-train-steps takes step counts > 0"):
+    for bad in (["--final-train-steps", "-1"], ["--final-train-steps", "3000", "0"]):
+        with pytest.raises(SystemExit, match="--final-train-steps takes counts > 0"):
             train_default.run(parser.parse_args(bad))
+    with pytest.raises(SystemExit, match="--final-batch-size: expected >= 1, got 0"):
+        train_default.run(parser.parse_args(["--final-batch-size", "0"]))
     assert stages == []
 
 

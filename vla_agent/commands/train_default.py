@@ -103,14 +103,17 @@ def _train_flags(args: argparse.Namespace, batch_size: int | None = None) -> lis
             "--feature-batch-size", "32", "--eval-every", "500", "--checkpoint-every", "500", "--threads", "2"]
 
 
+def _counts(values: list[int], flag: str) -> list[int]:
+    """One count > 0 per stage; a single 0 means no stage. Bad values fail before any work starts."""
+    counts = [] if list(values) == [0] else list(values)
+    if any(c <= 0 for c in counts):
+        raise SystemExit(f"[train-default] {flag} takes counts > 0 (or a single 0 for none), got {values}")
+    return counts
+
+
 def _dagger_rounds(args: argparse.Namespace) -> list[tuple[int, tuple[int, int]]]:
     """``(chains, (lo, hi))`` per DAgger round; ``--dagger-chains 0`` means none."""
-    chains = list(args.dagger_chains)
-    if chains == [0]:
-        chains = []
-    if any(c <= 0 for c in chains):
-        raise SystemExit(f"[train-default] --dagger-chains takes counts > 0 (or a single 0 for no round), "
-                         f"got {args.dagger_chains}")
+    chains = _counts(args.dagger_chains, "--dagger-chains")
     flat = list(args.takeover_steps)
     if len(flat) % 2:
         raise SystemExit(f"[train-default] --takeover-steps takes LO HI pairs, got {len(flat)} numbers: {flat}")
@@ -125,13 +128,9 @@ def _dagger_rounds(args: argparse.Namespace) -> list[tuple[int, tuple[int, int]]
 
 def _final_stages(args: argparse.Namespace) -> list[int]:
     """Steps of each final fine-tuning stage; ``--final-train-steps 0`` means none."""
-    steps = list(args.final_train_steps)
-    if steps == [0]:
-        steps = []
-    if any(n <= 0 for n in steps) or args.final_batch_size < 1:
-        raise SystemExit(f"[train-default] --final-train-steps takes step counts > 0 (or a single 0 for none) and "
-                         f"--final-batch-size >= 1, got {args.final_train_steps} and {args.final_batch_size}")
-    return steps
+    if args.final_batch_size < 1:
+        raise SystemExit(f"[train-default] --final-batch-size: expected >= 1, got {args.final_batch_size}")
+    return _counts(args.final_train_steps, "--final-train-steps")
 
 
 def _finalise(trained: Path, dst: Path, temperature: float) -> Path:
