@@ -15,7 +15,13 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 def _sb3_logs_in_pytest_tmp(tmp_path_factory):
     """Stable-Baselines3 makes an (empty) ``$TMPDIR/SB3-<date>`` folder per ``learn`` unless
     ``SB3_LOGDIR`` is set: keep those inside pytest's own temporary tree."""
+    before = os.environ.get("SB3_LOGDIR")
     os.environ["SB3_LOGDIR"] = str(tmp_path_factory.mktemp("sb3_logs"))
+    yield
+    if before is None:
+        os.environ.pop("SB3_LOGDIR", None)
+    else:
+        os.environ["SB3_LOGDIR"] = before
 
 
 @pytest.fixture(scope="session")
